@@ -1,0 +1,159 @@
+"""What the caller's thread records about an error: the least that cannot wait.
+
+Everything here runs on the application's thread at the moment of the error,
+so it only copies what could change or vanish (the message text, the frames'
+code objects and line numbers) and leaves source lines, paths, hashing and
+JSON to the worker (see :mod:`ez_pixel.event`). Code objects are shared and
+small; holding them keeps no locals or frames alive.
+"""
+
+import sys
+import time
+from types import CodeType, FrameType, TracebackType
+from typing import Any, List, Optional, Tuple, Union
+
+from .contract import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
+
+
+class SiteCode:
+    """Stands in for a code object when only a file, line and function are known."""
+
+    __slots__ = ("co_filename", "co_name", "co_qualname")
+
+    def __init__(self, filename: str, name: str) -> None:
+        self.co_filename = filename
+        self.co_name = name
+        self.co_qualname = name
+
+
+#: One frame as captured: code object, line number, last instruction, module name.
+RawFrame = Tuple[Union[CodeType, SiteCode], int, int, str]
+
+#: Frames kept from each end of a deeper stack (a RecursionError has ~1,000).
+KEEP_INNER = 80
+KEEP_OUTER = 20
+
+
+class Capture:
+    """One error as the caller saw it, waiting in the queue to become an event."""
+
+    __slots__ = (
+        "event_id",
+        "extra",
+        "frames",
+        "group",
+        "level",
+        "manual",
+        "message",
+        "omitted",
+        "timestamp",
+        "type_name",
+    )
+
+    def __init__(
+        self,
+        level: str,
+        type_name: str,
+        message: str,
+        frames: List[RawFrame],
+        *,
+        omitted: int = 0,
+        manual: bool = False,
+        group: Optional[str] = None,
+        event_id: Optional[str] = None,
+        extra: Optional[dict] = None,  # type: ignore[type-arg]
+    ) -> None:
+        self.level = level
+        self.type_name = type_name
+        self.message = message
+        #: Innermost first.
+        self.frames = frames
+        #: Frames dropped from the middle of a very deep stack.
+        self.omitted = omitted
+        self.manual = manual
+        #: For message events: what groups them besides the call site.
+        self.group = group
+        self.event_id = event_id
+        self.extra = extra
+        self.timestamp = time.time()
+
+
+def safe_str(value: Any, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``str(value)`` cut to ``limit`` characters, never raising."""
+    try:
+        text = value if isinstance(value, str) else str(value)
+        if not isinstance(text, str):  # a __str__ returning a non-str is caught by str()
+            raise TypeError
+    except Exception:
+        try:
+            text = f"<unprintable {type(value).__name__} object>"
+        except Exception:
+            text = "<unprintable object>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def type_name(exc: BaseException) -> str:
+    """The exception's class name, as the event's ``type``."""
+    try:
+        name = type(exc).__qualname__
+        return name[:MAX_TYPE_CHARS] if isinstance(name, str) and name else "Exception"
+    except Exception:
+        return "Exception"
+
+
+def combine_message(log_message: Optional[str], exc_text: str) -> str:
+    """The log message and the exception's text, once each."""
+    if not log_message or log_message == exc_text:
+        text = exc_text
+    elif not exc_text or exc_text in log_message:
+        text = log_message
+    else:
+        text = f"{log_message}: {exc_text}"
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
+def _module(frame: FrameType) -> str:
+    name = frame.f_globals.get("__name__")
+    return name if isinstance(name, str) else ""
+
+
+def _trim(frames: List[RawFrame]) -> Tuple[List[RawFrame], int]:
+    excess = len(frames) - KEEP_INNER - KEEP_OUTER
+    if excess <= 0:
+        return frames, 0
+    return frames[:KEEP_INNER] + frames[-KEEP_OUTER:], excess
+
+
+def frames_from_traceback(tb: Optional[TracebackType]) -> Tuple[List[RawFrame], int]:
+    """The traceback's frames, innermost first, and how many were cut."""
+    frames: List[RawFrame] = []
+    while tb is not None:
+        frame = tb.tb_frame
+        frames.append((frame.f_code, tb.tb_lineno or 0, tb.tb_lasti, _module(frame)))
+        tb = tb.tb_next
+    frames.reverse()
+    return _trim(frames)
+
+
+def frames_from_frame(frame: Optional[FrameType]) -> Tuple[List[RawFrame], int]:
+    """The stack from ``frame`` outwards, innermost first, and how many were cut."""
+    frames: List[RawFrame] = []
+    while frame is not None:
+        frames.append((frame.f_code, frame.f_lineno or 0, frame.f_lasti, _module(frame)))
+        frame = frame.f_back
+    return _trim(frames)
+
+
+def find_caller(filename: str, lineno: int, depth: int = 2) -> Optional[FrameType]:
+    """The frame executing ``filename:lineno``, searched outwards from our caller."""
+    try:
+        frame: Optional[FrameType] = sys._getframe(depth)
+    except ValueError:
+        return None
+    steps = 0
+    while frame is not None and steps < 64:
+        if frame.f_lineno == lineno and frame.f_code.co_filename == filename:
+            return frame
+        frame = frame.f_back
+        steps += 1
+    return None

@@ -1,0 +1,202 @@
+"""The client: captures errors on the caller's thread and hands them to its worker.
+
+Every public method swallows its own failures and counts them in
+``stats()["internal_errors"]``: an error reporter must never become the error.
+"""
+
+import os
+import threading
+import uuid
+from types import FrameType, TracebackType
+from typing import Any, Dict, Optional
+
+from .capture import (
+    Capture,
+    combine_message,
+    frames_from_frame,
+    frames_from_traceback,
+    safe_str,
+    type_name,
+)
+from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
+from .worker import Worker, say, stats_of
+
+#: Attribute set on an exception once it has been reported, so that a second
+#: path (excepthook after logger.exception, structlog plus logging) skips it.
+_REPORTED = "__ez_pixel_reported__"
+#: The type of events made from a log record or message without an exception.
+MESSAGE_TYPE = "LogMessage"
+#: The type of a manual report without an exception.
+MANUAL_TYPE = "ManualReport"
+
+
+def first_report(exc: BaseException) -> bool:
+    """Mark ``exc`` as reported; False if it already was."""
+    try:
+        if getattr(exc, _REPORTED, False):
+            return False
+        setattr(exc, _REPORTED, True)
+    except Exception:
+        pass  # an exception that refuses attributes is reported every time
+    return True
+
+
+class Client:
+    """Owns one project's options, event builder and delivery worker."""
+
+    def __init__(self, options: Options) -> None:
+        self.options = options
+        self.worker = Worker(options, self._prepare)
+        self._builder: Any = None
+
+    def capture_exception(
+        self,
+        exc: BaseException,
+        level: str = "error",
+        *,
+        tb: Optional[TracebackType] = None,
+        message: Optional[str] = None,
+        manual: bool = False,
+        call_site: Optional[FrameType] = None,
+        extra: Optional[Dict[str, Any]] = None,
+    ) -> Optional[str]:
+        """Queue an exception event; returns its id for manual reports.
+
+        ``tb`` defaults to the exception's own traceback; an exception that was
+        never raised has none, and then ``call_site`` gives the stack.
+        """
+        try:
+            if not first_report(exc):
+                return None
+            if tb is None:
+                tb = getattr(exc, "__traceback__", None)
+            if tb is not None:
+                frames, omitted = frames_from_traceback(tb)
+            else:
+                frames, omitted = frames_from_frame(call_site)
+            capture = Capture(
+                level,
+                type_name(exc),
+                combine_message(message, safe_str(exc)),
+                frames,
+                omitted=omitted,
+                manual=manual,
+                extra=extra,
+            )
+            return self._submit(capture)
+        except Exception:
+            self.worker.count("internal_errors")
+            return None
+
+    def capture_message(
+        self,
+        message: Any,
+        level: str = "error",
+        *,
+        call_site: Optional[FrameType],
+        group: str,
+        manual: bool = False,
+        extra: Optional[Dict[str, Any]] = None,
+    ) -> Optional[str]:
+        """Queue a message event whose stack is ``call_site`` outwards.
+
+        Events group by ``group`` (e.g. logger name and message template) plus
+        the call site, so values formatted into the message do not split them.
+        """
+        try:
+            frames, omitted = frames_from_frame(call_site)
+            capture = Capture(
+                level,
+                MANUAL_TYPE if manual else MESSAGE_TYPE,
+                safe_str(message),
+                frames,
+                omitted=omitted,
+                manual=manual,
+                group=group,
+                extra=extra,
+            )
+            return self._submit(capture)
+        except Exception:
+            self.worker.count("internal_errors")
+            return None
+
+    def _submit(self, capture: Capture) -> Optional[str]:
+        if capture.manual:
+            capture.event_id = str(uuid.uuid4())
+        if self.worker.submit(capture):
+            return capture.event_id or ""
+        return None
+
+    def _prepare(self, capture: Capture) -> Optional[bytes]:
+        """Worker side: the capture as a request body within the server's limits."""
+        from . import event
+
+        if self._builder is None:
+            self._builder = event.EventBuilder(self.options)
+        try:
+            built = self._builder.build(capture)
+        except Exception:
+            self.worker.count("internal_errors")
+            built = event.minimal(capture, self.options)
+        return event.encode(built)
+
+    def flush(self, timeout: Optional[float] = None) -> bool:
+        """Wait for queued events; True when none are left."""
+        try:
+            return self.worker.flush(timeout)
+        except Exception:
+            return False
+
+    def close(self, timeout: Optional[float] = None) -> int:
+        """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop."""
+        try:
+            return self.worker.close(timeout)
+        except Exception:
+            return 0
+
+    def stats(self) -> Dict[str, object]:
+        """Delivery counters: queued, sent, retried, dropped by reason, pending."""
+        return stats_of(self.worker)
+
+
+_state_lock = threading.Lock()
+_active: Optional[Client] = None
+_from_env: Optional[Client] = None
+_env_broken = False
+
+
+def active_client() -> Optional[Client]:
+    """The client ``init_pixel`` made, if it is still open."""
+    return _active
+
+
+def set_active(client: Optional[Client]) -> None:
+    """Make ``client`` the one ``init_pixel`` made (None when closed)."""
+    global _active
+    _active = client
+
+
+def env_client() -> Optional[Client]:
+    """A client from ``PIXEL_PROJECT_KEY``/``PIXEL_INGEST_URL``, made once, else None."""
+    global _from_env, _env_broken
+    if _from_env is not None or _env_broken:
+        return _from_env
+    if not (os.environ.get(ENV_PROJECT_KEY) and os.environ.get(ENV_INGEST_URL)):
+        return None
+    with _state_lock:
+        if _from_env is None:
+            try:
+                _from_env = Client(make_options())
+            except (ValueError, TypeError) as exc:
+                say(f"{exc}; events are not reported")
+                _env_broken = True
+                return None
+            import atexit
+
+            atexit.register(_from_env.close)
+    return _from_env
+
+
+def current_client() -> Optional[Client]:
+    """The client reports go to: the active one, else one from the environment."""
+    return _active or env_client()

@@ -1,0 +1,226 @@
+"""Building the wire event from a capture, and fitting it to the server's limits.
+
+Runs on the worker thread. The fingerprint is sha256 over the exception type
+and the innermost application frame's portable path, function and failing
+source text; never a line number or an absolute path, so it survives
+unrelated edits above the bug and differs between install locations not at all.
+"""
+
+import hashlib
+import json
+import time
+import uuid
+from typing import Any, Dict, List, Optional
+
+from .capture import KEEP_INNER, Capture
+from .contract import MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
+from .frames import FrameResolver
+from .options import Options
+
+Event = Dict[str, Any]
+
+#: Stack shape once trimmed to fit the body cap: innermost frames matter most.
+_FIT_INNER = 20
+_FIT_OUTER = 5
+
+
+def clean_text(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters and replace lone surrogates."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
+def _omitted_frame(count: int) -> Dict[str, Any]:
+    return {"file": f"<{count} frames omitted>", "line": 0, "col": 0, "fn": "", "in_app": False}
+
+
+def _occurred_at(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def fingerprint(parts: List[str]) -> str:
+    """16 hex characters of sha256 over ``parts``."""
+    joined = "\x1f".join(parts).encode("utf-8", "replace")
+    return hashlib.sha256(joined).hexdigest()[:16]
+
+
+class EventBuilder:
+    """Makes wire events for one client's options."""
+
+    def __init__(self, options: Options) -> None:
+        self._options = options
+        self._frames = FrameResolver(
+            options.project_root, options.in_app_include, options.in_app_exclude
+        )
+
+    def build(self, capture: Capture) -> Event:
+        """The complete wire event for ``capture``, not yet size-checked."""
+        stack: List[Dict[str, Any]] = [self._frames.wire_frame(raw) for raw in capture.frames]
+        culprit = self._culprit(stack)
+        event: Event = {
+            "event_id": capture.event_id or str(uuid.uuid4()),
+            "project_key": self._options.project_key,
+            "fingerprint": self._fingerprint(capture, stack, culprit),
+            "type": clean_text(capture.type_name, MAX_TYPE_CHARS),
+            "message": clean_text(capture.message, MAX_MESSAGE_CHARS),
+            "stack": stack,
+            "code_context": self._code_context(capture, stack, culprit),
+            "runtime": self._options.runtime,
+            "manual_report": capture.manual,
+            "level": capture.level,
+            "occurred_at": _occurred_at(capture.timestamp),
+        }
+        if capture.omitted:
+            stack.insert(KEEP_INNER, _omitted_frame(capture.omitted))
+        if capture.extra:
+            for key, value in capture.extra.items():
+                event.setdefault(key, value)
+        for frame in stack:
+            frame["file"] = clean_text(frame["file"], 512)
+            frame["fn"] = clean_text(frame["fn"], 512)
+        return event
+
+    @staticmethod
+    def _culprit(stack: List[Dict[str, Any]]) -> Optional[int]:
+        """Index of the innermost application frame, else of the innermost frame."""
+        for index, frame in enumerate(stack):
+            if frame["in_app"]:
+                return index
+        return 0 if stack else None
+
+    def _fingerprint(
+        self, capture: Capture, stack: List[Dict[str, Any]], culprit: Optional[int]
+    ) -> str:
+        parts = [capture.type_name]
+        if capture.group is not None:
+            parts.append(capture.group)
+        if culprit is not None:
+            frame = stack[culprit]
+            text = self._frames.line_text(capture.frames[culprit][0].co_filename, frame["line"])
+            # Without source text, the line number is the best stable locator left.
+            parts += [frame["file"], frame["fn"], text or str(frame["line"])]
+        elif capture.group is None:
+            parts.append(capture.message[:200])
+        return fingerprint(parts)
+
+    def _code_context(
+        self, capture: Capture, stack: List[Dict[str, Any]], culprit: Optional[int]
+    ) -> Optional[Dict[str, Any]]:
+        if culprit is None or not stack[culprit]["in_app"]:
+            return None
+        frame = stack[culprit]
+        code = capture.frames[culprit][0]
+        found = self._frames.context(code.co_filename, frame["line"], self._options.context_lines)
+        if found is None:
+            return None
+        start, lines = found
+        return {
+            "file": frame["file"],
+            "error_line": frame["line"],
+            "lines": [clean_text(line, 300) for line in lines],
+            "start_line": start,
+        }
+
+
+def minimal(capture: Capture, options: Options) -> Event:
+    """A stackless event for a capture whose full build failed: better than none."""
+    return {
+        "event_id": capture.event_id or str(uuid.uuid4()),
+        "project_key": options.project_key,
+        "fingerprint": fingerprint([capture.type_name, capture.group or capture.message[:200]]),
+        "type": clean_text(str(capture.type_name), MAX_TYPE_CHARS),
+        "message": clean_text(str(capture.message), MAX_MESSAGE_CHARS),
+        "stack": [],
+        "code_context": None,
+        "runtime": options.runtime,
+        "manual_report": bool(capture.manual),
+        "level": capture.level,
+        "occurred_at": _occurred_at(capture.timestamp),
+    }
+
+
+def _dumps(event: Event) -> str:
+    return json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str)
+
+
+def encode(event: Event) -> bytes:
+    """The event as ASCII JSON within the body cap, trimming what matters least first.
+
+    Order: extra fields, the middle of the stack, the code context's width,
+    the code context, the message, then all but the innermost frames.
+    """
+    body = _dumps(event)
+    if len(body) <= MAX_BODY_CHARS:
+        return body.encode("ascii")
+    for trim in _TRIMS:
+        trim(event)
+        body = _dumps(event)
+        if len(body) <= MAX_BODY_CHARS:
+            return body.encode("ascii")
+    raise ValueError("event does not fit the body cap")  # unreachable with bounded fields
+
+
+def _drop_extras(event: Event) -> None:
+    for key in [k for k in event if k not in _WIRE_FIELDS]:
+        del event[key]
+
+
+def _trim_stack_middle(event: Event) -> None:
+    stack = event["stack"]
+    if len(stack) > _FIT_INNER + _FIT_OUTER + 1:
+        cut = len(stack) - _FIT_INNER - _FIT_OUTER
+        event["stack"] = stack[:_FIT_INNER] + [_omitted_frame(cut)] + stack[-_FIT_OUTER:]
+
+
+def _narrow_context(event: Event) -> None:
+    context = event["code_context"]
+    if context:
+        error_index = context["error_line"] - context["start_line"]
+        lo = max(0, error_index - 2)
+        context["lines"] = [line[:120] for line in context["lines"][lo : error_index + 3]]
+        context["start_line"] += lo
+
+
+def _drop_context(event: Event) -> None:
+    event["code_context"] = None
+
+
+def _shorten_message(event: Event) -> None:
+    event["message"] = clean_text(event["message"], 1024)
+
+
+def _innermost_only(event: Event) -> None:
+    event["stack"] = event["stack"][:5]
+    for frame in event["stack"]:
+        frame["file"] = frame["file"][:200]
+        frame["fn"] = frame["fn"][:200]
+
+
+_TRIMS = (
+    _drop_extras,
+    _trim_stack_middle,
+    _narrow_context,
+    _drop_context,
+    _shorten_message,
+    _innermost_only,
+)
+_WIRE_FIELDS = frozenset(
+    (
+        "event_id",
+        "project_key",
+        "fingerprint",
+        "type",
+        "message",
+        "stack",
+        "code_context",
+        "runtime",
+        "manual_report",
+        "level",
+        "occurred_at",
+    )
+)

@@ -1,0 +1,142 @@
+"""``PixelHandler``: the logging handler at the core of ez-pixel."""
+
+import logging
+import threading
+import weakref
+from typing import Any, Optional, Union
+
+from .capture import find_caller
+from .client import Client, current_client
+from .options import make_options
+from .worker import sdk_thread
+
+#: Loggers whose records never become events: ours, and the HTTP library the
+#: worker uses, so that delivery trouble cannot feed on itself.
+IGNORED_LOGGERS = ("ez_pixel", "urllib3")
+
+#: The last message record reported on this thread: a record propagating to a
+#: second PixelHandler (say on "django" and on the root) is reported once.
+_last_record = threading.local()
+
+
+def level_name(levelno: int) -> Optional[str]:
+    """The server's level for a logging level; None below WARNING."""
+    if levelno >= logging.CRITICAL:
+        return "fatal"
+    if levelno >= logging.ERROR:
+        return "error"
+    if levelno >= logging.WARNING:
+        return "warning"
+    return None
+
+
+def _record_message(record: logging.LogRecord) -> str:
+    try:
+        return record.getMessage()
+    except Exception:  # a %-format mismatch must not lose the report
+        try:
+            return f"{record.msg!s} (formatting failed; args={record.args!r})"
+        except Exception:
+            return "<unformattable log message>"
+
+
+def _template(record: logging.LogRecord) -> str:
+    try:
+        return f"{record.name}\x1f{record.msg!s}"[:1000]
+    except Exception:
+        return record.name
+
+
+class PixelHandler(logging.Handler):
+    """Turns log records at WARNING and above into ez-pixel events.
+
+    ``CRITICAL`` records become ``fatal`` events, ``ERROR`` ``error`` and
+    ``WARNING`` ``warning``; the default level sends ERROR and above. A record
+    with ``exc_info`` becomes an exception event with that traceback; one
+    without becomes a message event whose stack is the logging call site.
+
+    Without ``project_key``/``ingest_url`` the handler reports through the
+    client :func:`ez_pixel.init_pixel` made, or one configured from the
+    ``PIXEL_*`` environment variables. With them it owns a client of its own,
+    which :meth:`close` (called by ``logging.shutdown()`` at exit) flushes and
+    stops. Other keyword arguments are client options.
+    """
+
+    def __init__(
+        self,
+        level: Union[int, str] = logging.ERROR,
+        *,
+        project_key: Optional[str] = None,
+        ingest_url: Optional[str] = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(level)
+        self._own: Optional[Client] = None
+        if project_key or ingest_url or options:
+            self._own = Client(make_options(project_key, ingest_url, **options))
+
+    @property
+    def client(self) -> Optional[Client]:
+        """The client this handler reports through right now, if any."""
+        return self._own or current_client()
+
+    def handle(self, record: logging.LogRecord) -> Any:
+        """Filter and emit without the handler lock: :meth:`emit` is thread-safe."""
+        allowed = self.filter(record)
+        if allowed:
+            self.emit(allowed if isinstance(allowed, logging.LogRecord) else record)
+        return allowed
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Queue ``record`` as an event; never raises, never blocks on the network."""
+        if getattr(sdk_thread, "active", False) or record.name.startswith(IGNORED_LOGGERS):
+            return
+        level = level_name(record.levelno)
+        if level is None:
+            return
+        try:
+            sdk_thread.active = True
+            client = self._own or current_client()
+            if client is not None:
+                self._report(client, record, level)
+        except Exception:
+            pass
+        finally:
+            sdk_thread.active = False
+
+    def _report(self, client: Client, record: logging.LogRecord, level: str) -> None:
+        extra = {"logger": record.name}
+        exc_info = record.exc_info
+        if exc_info and exc_info[1] is not None:
+            client.capture_exception(
+                exc_info[1],
+                level,
+                tb=exc_info[2],
+                message=_record_message(record),
+                extra=extra,
+            )
+            return
+        seen = getattr(_last_record, "ref", None)
+        if seen is not None and seen() is record:
+            return
+        _last_record.ref = weakref.ref(record)
+        client.capture_message(
+            _record_message(record),
+            level,
+            call_site=find_caller(record.pathname, record.lineno, depth=3),
+            group=_template(record),
+            extra=extra,
+        )
+
+    def flush(self) -> None:
+        """Wait (up to the shutdown timeout) for this handler's own client."""
+        if self._own is not None:
+            self._own.flush(self._own.options.shutdown_timeout)
+
+    def close(self) -> None:
+        """Flush and stop this handler's own client; the shared one is left alone."""
+        try:
+            if self._own is not None:
+                self._own.close()
+        finally:
+            super().close()

@@ -1,0 +1,132 @@
+"""Client configuration: one immutable value, resolved and validated once.
+
+Arguments win over the ``PIXEL_*`` environment variables; everything not given
+takes the defaults below. Values may arrive as strings (``fileConfig``,
+``dictConfig`` from YAML or env files), so numbers and lists are coerced.
+"""
+
+import os
+import platform
+from dataclasses import dataclass, field, fields
+from typing import Any, Dict, Optional, Tuple
+from urllib.parse import urlsplit
+
+from .contract import MAX_RUNTIME_CHARS, PROJECT_KEY_RE
+
+ENV_PROJECT_KEY = "PIXEL_PROJECT_KEY"
+ENV_INGEST_URL = "PIXEL_INGEST_URL"
+ENV_DEBUG = "PIXEL_DEBUG"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything a client needs to know, fixed at creation.
+
+    Only ``project_key`` and ``ingest_url`` are required; see the README's
+    configuration table for what each option does.
+    """
+
+    project_key: str
+    ingest_url: str
+    runtime: str = field(default_factory=lambda: f"python-{platform.python_version()}")
+    #: Files under this directory are the application's; their paths are sent relative to it.
+    project_root: str = field(default_factory=os.getcwd)
+    #: Module prefixes always counted as application code.
+    in_app_include: Tuple[str, ...] = ()
+    #: Module prefixes never counted as application code.
+    in_app_exclude: Tuple[str, ...] = ()
+    #: Source lines sent on each side of the failing line.
+    context_lines: int = 5
+    #: Events waiting for delivery before new ones are dropped.
+    queue_size: int = 1000
+    #: Longest wait for pending events at exit and in ``close()`` without a timeout.
+    shutdown_timeout: float = 2.0
+    connect_timeout: float = 2.0
+    read_timeout: float = 5.0
+    #: Retries of one event after transient failures (backoff 0.2 s doubling).
+    max_retries: int = 5
+    #: Print each send, answer, retry and drop to stderr.
+    debug: bool = False
+    #: Accepted for compatibility with ez-pixel 0.1.0; has no effect.
+    capture_console_errors: bool = True
+
+
+_TUPLE_FIELDS = {"in_app_include", "in_app_exclude"}
+
+
+def mask_key(key: str) -> str:
+    """Show enough of a project key to recognise it, never the whole of it."""
+    return key[:10] + "…" if len(key) > 10 else "pk_…"
+
+
+def _coerce(name: str, value: Any, default: Any) -> Any:
+    if name in _TUPLE_FIELDS:
+        if isinstance(value, str):
+            value = value.split(",")
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        return bool(value)
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, float):
+        return float(value)
+    return str(value)
+
+
+def _check_key(key: Optional[str]) -> str:
+    if not key:
+        raise ValueError(f"ez-pixel: project_key is missing: pass project_key= or set {ENV_PROJECT_KEY}")
+    if not isinstance(key, str) or not PROJECT_KEY_RE.match(key):
+        raise ValueError(
+            f"ez-pixel: project_key {mask_key(str(key))!r} is invalid: it must be 'pk_live_' or "
+            "'pk_test_' followed by 1-128 letters, digits, '_' or '-'"
+        )
+    return key
+
+
+def _check_url(url: Optional[str]) -> str:
+    if not url:
+        raise ValueError(f"ez-pixel: ingest_url is missing: pass ingest_url= or set {ENV_INGEST_URL}")
+    try:
+        parts = urlsplit(str(url))
+        host = parts.hostname
+    except ValueError as exc:
+        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: {exc}") from None
+    if parts.scheme not in ("http", "https"):
+        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: the scheme must be http or https")
+    if not host:
+        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: it has no host")
+    return str(url)
+
+
+def make_options(
+    project_key: Optional[str] = None,
+    ingest_url: Optional[str] = None,
+    *,
+    runtime: Optional[str] = None,
+    **options: Any,
+) -> Options:
+    """Build validated :class:`Options` from arguments and the environment.
+
+    Raises ``ValueError`` naming the bad key or URL and why, and ``TypeError``
+    for an option ez-pixel does not know (a typo would otherwise be silent).
+    """
+    known = {f.name: f for f in fields(Options)}
+    values: Dict[str, Any] = {
+        "project_key": _check_key(project_key or os.environ.get(ENV_PROJECT_KEY)),
+        "ingest_url": _check_url(ingest_url or os.environ.get(ENV_INGEST_URL)),
+    }
+    if runtime:
+        values["runtime"] = str(runtime)[:MAX_RUNTIME_CHARS]
+    if "debug" not in options and os.environ.get(ENV_DEBUG):
+        options["debug"] = os.environ[ENV_DEBUG]
+    defaults = Options("pk_test_x", "http://x")
+    for name, value in options.items():
+        if name not in known or name in ("project_key", "ingest_url", "runtime"):
+            raise TypeError(f"ez-pixel: unknown option {name!r}")
+        values[name] = _coerce(name, value, getattr(defaults, name))
+    if "project_root" in values:
+        values["project_root"] = os.path.abspath(values["project_root"])
+    return Options(**values)

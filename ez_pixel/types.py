@@ -1,0 +1,51 @@
+"""Names of the wire format, kept importable for code written against ez-pixel 0.1.0."""
+
+from dataclasses import dataclass
+from typing import List, Literal, Optional, TypedDict
+
+#: An event's severity, as the server accepts it.
+Level = Literal["error", "warning", "fatal"]
+
+
+class StackFrame(TypedDict):
+    """One frame of an event's ``stack`` (innermost first)."""
+
+    file: str
+    line: int
+    col: int
+    fn: str
+    in_app: bool
+
+
+class CodeContext(TypedDict, total=False):
+    """Source lines around the failing line; ``start_line`` numbers ``lines[0]``."""
+
+    file: str
+    error_line: int
+    lines: List[str]
+    start_line: int
+
+
+class WireEvent(TypedDict):
+    """One event as POSTed to the ingest endpoint."""
+
+    event_id: str
+    project_key: str
+    fingerprint: str
+    type: str
+    message: str
+    stack: List[StackFrame]
+    code_context: Optional[CodeContext]
+    runtime: str
+    manual_report: bool
+    level: Level
+    occurred_at: str
+
+
+@dataclass
+class ReportInput:
+    """The arguments of a manual report (0.1.0's input type)."""
+
+    message: str
+    error: Optional[BaseException] = None
+    level: Level = "error"

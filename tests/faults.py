@@ -1,0 +1,116 @@
+"""A scriptable HTTP server on 127.0.0.1 for delivery tests.
+
+Each POST takes the next step of a script: an HTTP status (with optional
+``Retry-After`` and delay), ``"hang"`` (read the request, never answer) or
+``"reset"`` (close the connection without an answer). When the script runs
+out, every request gets 200. Every request body is recorded.
+"""
+
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Dict, List, Optional, Union
+
+Step = Union[int, str, Dict[str, Any]]
+
+
+class FaultServer:
+    """Scripted answers, recorded requests; use as a context manager."""
+
+    def __init__(self, script: Optional[List[Step]] = None) -> None:
+        self.script: List[Step] = list(script or [])
+        self.requests: List[Dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._release = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length)
+                with server._lock:
+                    step: Step = server.script.pop(0) if server.script else 200
+                    server.requests.append(
+                        {"body": json.loads(body), "headers": dict(self.headers), "step": step}
+                    )
+                if isinstance(step, dict):
+                    time.sleep(step.get("delay", 0))
+                    status, retry_after = step.get("status", 200), step.get("retry_after")
+                elif step == "hang":
+                    server._release.wait(30)
+                    return
+                elif step == "reset":
+                    self.connection.setsockopt(
+                        socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                    )
+                    self.close_connection = True
+                    return
+                else:
+                    status, retry_after = int(step), None
+                payload = json.dumps({"ok": status == 200, "error": f"scripted {status}"}).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                if retry_after is not None:
+                    self.send_header("retry-after", str(retry_after))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def ingest_url(self) -> str:
+        """The URL to send events to."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}/ingest"
+
+    def bodies(self) -> List[Dict[str, Any]]:
+        """Every request body received so far, in order."""
+        with self._lock:
+            return [r["body"] for r in self.requests]
+
+    def wait_for(self, predicate: Callable[[List[Dict[str, Any]]], bool], timeout: float = 10.0) -> bool:
+        """Poll the recorded bodies until ``predicate`` holds or ``timeout`` passes."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if predicate(self.bodies()):
+                return True
+            time.sleep(0.01)
+        return predicate(self.bodies())
+
+    def __enter__(self) -> "FaultServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class BlackHole:
+    """A listening socket that accepts connections and never answers."""
+
+    def __init__(self) -> None:
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+
+    @property
+    def ingest_url(self) -> str:
+        """The URL to send events to (they are never answered)."""
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/ingest"
+
+    def __enter__(self) -> "BlackHole":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._sock.close()
