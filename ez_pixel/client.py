@@ -46,7 +46,7 @@ class Client:
 
     def __init__(self, options: Options) -> None:
         self.options = options
-        self.worker = Worker(options, self._prepare)
+        self.worker = Worker(options, self.prepare)
         self._builder: Any = None
 
     def capture_exception(
@@ -68,25 +68,48 @@ class Client:
         try:
             if not first_report(exc):
                 return None
-            if tb is None:
-                tb = getattr(exc, "__traceback__", None)
-            if tb is not None:
-                frames, omitted = frames_from_traceback(tb)
-            else:
-                frames, omitted = frames_from_frame(call_site)
-            capture = Capture(
-                level,
-                type_name(exc),
-                combine_message(message, safe_str(exc)),
-                frames,
-                omitted=omitted,
-                manual=manual,
-                extra=extra,
+            return self._submit(
+                self.exception_capture(
+                    exc,
+                    level,
+                    tb=tb,
+                    message=message,
+                    manual=manual,
+                    call_site=call_site,
+                    extra=extra,
+                )
             )
-            return self._submit(capture)
         except Exception:
             self.worker.count("internal_errors")
             return None
+
+    @staticmethod
+    def exception_capture(
+        exc: BaseException,
+        level: str,
+        *,
+        tb: Optional[TracebackType] = None,
+        message: Optional[str] = None,
+        manual: bool = False,
+        call_site: Optional[FrameType] = None,
+        extra: Optional[Dict[str, Any]] = None,
+    ) -> Capture:
+        """What the caller's thread records of ``exc`` (see :meth:`capture_exception`)."""
+        if tb is None:
+            tb = getattr(exc, "__traceback__", None)
+        if tb is not None:
+            frames, omitted = frames_from_traceback(tb)
+        else:
+            frames, omitted = frames_from_frame(call_site)
+        return Capture(
+            level,
+            type_name(exc),
+            combine_message(message, safe_str(exc)),
+            frames,
+            omitted=omitted,
+            manual=manual,
+            extra=extra,
+        )
 
     def capture_message(
         self,
@@ -127,7 +150,7 @@ class Client:
             return capture.event_id or ""
         return None
 
-    def _prepare(self, capture: Capture) -> Optional[bytes]:
+    def prepare(self, capture: Capture) -> Optional[bytes]:
         """Worker side: the capture as a request body within the server's limits."""
         from . import event
 

@@ -118,7 +118,7 @@ class FrameResolver:
 
     def wire_frame(self, raw: RawFrame) -> Dict[str, object]:
         """One frame as the server expects it: ``{file, line, col, fn, in_app}``."""
-        code, lineno, lasti, module = raw
+        code, lineno, _, module = raw
         file, in_app = self.describe(code.co_filename, module)
         fn = getattr(code, "co_qualname", None) or code.co_name
         return {

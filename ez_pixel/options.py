@@ -77,7 +77,9 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 def _check_key(key: Optional[str]) -> str:
     if not key:
-        raise ValueError(f"ez-pixel: project_key is missing: pass project_key= or set {ENV_PROJECT_KEY}")
+        raise ValueError(
+            f"ez-pixel: project_key is missing: pass project_key= or set {ENV_PROJECT_KEY}"
+        )
     if not isinstance(key, str) or not PROJECT_KEY_RE.match(key):
         raise ValueError(
             f"ez-pixel: project_key {mask_key(str(key))!r} is invalid: it must be 'pk_live_' or "
@@ -88,14 +90,18 @@ def _check_key(key: Optional[str]) -> str:
 
 def _check_url(url: Optional[str]) -> str:
     if not url:
-        raise ValueError(f"ez-pixel: ingest_url is missing: pass ingest_url= or set {ENV_INGEST_URL}")
+        raise ValueError(
+            f"ez-pixel: ingest_url is missing: pass ingest_url= or set {ENV_INGEST_URL}"
+        )
     try:
         parts = urlsplit(str(url))
         host = parts.hostname
     except ValueError as exc:
         raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: {exc}") from None
     if parts.scheme not in ("http", "https"):
-        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: the scheme must be http or https")
+        raise ValueError(
+            f"ez-pixel: ingest_url {url!r} is invalid: the scheme must be http or https"
+        )
     if not host:
         raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: it has no host")
     return str(url)

@@ -26,9 +26,11 @@ class Answer(NamedTuple):
 
 def user_agent() -> str:
     """``ez-pixel/<version>`` plus the Python and urllib3 versions."""
-    return (
-        f"ez-pixel/{__version__} python/{platform.python_version()} urllib3/{urllib3.__version__}"
-    )
+    return f"ez-pixel/{__version__} python/{platform.python_version()} urllib3/{_urllib3_version()}"
+
+
+def _urllib3_version() -> str:
+    return str(getattr(urllib3, "__version__", "?"))
 
 
 class Transport:

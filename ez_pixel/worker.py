@@ -45,7 +45,7 @@ class Worker:
         self._options = options
         self._prepare = prepare
         self._backoff = Backoff(max_retries=options.max_retries)
-        self.counts: "Counter[str]" = Counter()
+        self.counts: Counter[str] = Counter()
         self._warned: Set[Tuple[int, str]] = set()
         self._reset()
         _workers.add(self)
@@ -58,7 +58,7 @@ class Worker:
         self._unfinished = 0  # queued plus in flight
         self._stopping = False
         self._thread: Optional[threading.Thread] = None
-        self._transport: "Optional[Transport]" = None
+        self._transport: Optional[Transport] = None
 
     # -- the caller's side ------------------------------------------------
 
@@ -178,7 +178,9 @@ class Worker:
             retry += 1
             if self._backoff.gives_up(retry):
                 self.counts["dropped_retries_exhausted"] += 1
-                self._warn_once(0, f"an event was dropped after {retry - 1} retries ({_why(answer)})")
+                self._warn_once(
+                    0, f"an event was dropped after {retry - 1} retries ({_why(answer)})"
+                )
                 return
             self.counts["retried"] += 1
             if self._pause(self._backoff.delay(retry, answer.retry_after)):
@@ -211,7 +213,8 @@ class Worker:
     def _debug(self, capture: Capture, answer: "Answer", retry: int) -> None:
         if self._options.debug:
             outcome = answer.status or answer.error
-            say(f"sent {capture.type_name} (try {retry + 1}) -> {outcome} {answer.body.strip()[:120]}")
+            reply = answer.body.strip()[:120]
+            say(f"sent {capture.type_name} (try {retry + 1}) -> {outcome} {reply}")
 
 
 def _why(answer: "Answer") -> str:

@@ -78,7 +78,9 @@ class FaultServer:
         with self._lock:
             return [r["body"] for r in self.requests]
 
-    def wait_for(self, predicate: Callable[[List[Dict[str, Any]]], bool], timeout: float = 10.0) -> bool:
+    def wait_for(
+        self, predicate: Callable[[List[Dict[str, Any]]], bool], timeout: float = 10.0
+    ) -> bool:
         """Poll the recorded bodies until ``predicate`` holds or ``timeout`` passes."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -18,8 +18,17 @@ OCCURRED_AT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 def assert_valid(event: Dict[str, Any]) -> None:
     """Check an event against the server's rules, written out independently here."""
     assert set(event) >= {
-        "event_id", "project_key", "fingerprint", "type", "message", "stack",
-        "code_context", "runtime", "manual_report", "level", "occurred_at",
+        "event_id",
+        "project_key",
+        "fingerprint",
+        "type",
+        "message",
+        "stack",
+        "code_context",
+        "runtime",
+        "manual_report",
+        "level",
+        "occurred_at",
     }
     assert isinstance(event["event_id"], str) and 0 < len(event["event_id"]) <= 128
     assert re.match(r"^pk_(live|test)_[A-Za-z0-9_-]{1,128}$", event["project_key"])

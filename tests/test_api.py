@@ -130,7 +130,9 @@ def test_report_pixel_rejects_unknown_level(pixel: Any) -> None:
         ez_pixel.report_pixel("x", level="info")
 
 
-def test_same_exception_is_reported_once_across_paths(pixel: Any, events: Any, collector: Any) -> None:
+def test_same_exception_is_reported_once_across_paths(
+    pixel: Any, events: Any, collector: Any
+) -> None:
     pixel()
     try:
         raise LookupError("only once")

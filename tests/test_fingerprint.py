@@ -36,7 +36,9 @@ except Exception:
 """
 
 
-def run_app(directory: Path, ingest_url: str, kind: str, collector: Any, prelude: str = "") -> Dict[str, Any]:
+def run_app(
+    directory: Path, ingest_url: str, kind: str, collector: Any, prelude: str = ""
+) -> Dict[str, Any]:
     directory.mkdir(parents=True, exist_ok=True)
     seen = len(collector.wait_for(0, timeout=0))
     code = prelude + APP.replace("len(sys.argv) > 1", "True").replace("sys.argv[1]", repr(kind))
@@ -49,10 +51,18 @@ def run_app(directory: Path, ingest_url: str, kind: str, collector: Any, prelude
 
 def test_same_bug_same_fingerprint_on_two_install_paths(tmp_path: Path, collector: Any) -> None:
     first = run_app(tmp_path / "a" / "proj", collector.ingest_url, "divide", collector)
-    second = run_app(tmp_path / "b" / "deep" / "er" / "proj", collector.ingest_url, "divide", collector)
+    second = run_app(
+        tmp_path / "b" / "deep" / "er" / "proj", collector.ingest_url, "divide", collector
+    )
     assert first["fingerprint"] == second["fingerprint"]
     assert first["stack"] == second["stack"]
-    assert first["stack"][0] == {"file": "app.py", "line": 9, "col": first["stack"][0]["col"], "fn": "divide", "in_app": True}
+    assert first["stack"][0] == {
+        "file": "app.py",
+        "line": 9,
+        "col": first["stack"][0]["col"],
+        "fn": "divide",
+        "in_app": True,
+    }
 
 
 def test_fingerprint_survives_unrelated_lines_moving(tmp_path: Path, collector: Any) -> None:
@@ -86,13 +96,17 @@ def test_library_frames_are_import_relative_and_not_in_app(tmp_path: Path, colle
     assert event["code_context"]["error_line"] == in_app[0]["line"]
 
 
-def test_vendored_site_packages_inside_the_project_is_library(tmp_path: Path, collector: Any) -> None:
+def test_vendored_site_packages_inside_the_project_is_library(
+    tmp_path: Path, collector: Any
+) -> None:
     site = tmp_path / ".venv" / "lib" / "python3" / "site-packages" / "fakelib"
     site.mkdir(parents=True)
     (site / "__init__.py").write_text("def explode():\n    raise RuntimeError('from a library')\n")
     (tmp_path / "mypkg").mkdir()
     (tmp_path / "mypkg" / "__init__.py").write_text("")
-    (tmp_path / "mypkg" / "jobs.py").write_text("import fakelib\n\ndef run():\n    fakelib.explode()\n")
+    (tmp_path / "mypkg" / "jobs.py").write_text(
+        "import fakelib\n\ndef run():\n    fakelib.explode()\n"
+    )
     code = textwrap.dedent(
         f"""
         import sys; sys.path.insert(0, {str(site.parent)!r})
@@ -108,7 +122,11 @@ def test_vendored_site_packages_inside_the_project_is_library(tmp_path: Path, co
     result = run_script(tmp_path, code, ingest_url=collector.ingest_url)
     assert result.returncode == 0, result.stderr
     (event,) = collector.wait_for(1)
-    assert event["stack"][0] == {**event["stack"][0], "file": "fakelib/__init__.py", "in_app": False}
+    assert event["stack"][0] == {
+        **event["stack"][0],
+        "file": "fakelib/__init__.py",
+        "in_app": False,
+    }
     assert event["stack"][1]["file"] == "mypkg/jobs.py" and event["stack"][1]["in_app"]
     assert event["code_context"]["file"] == "mypkg/jobs.py"
     shutil.rmtree(tmp_path / ".venv")

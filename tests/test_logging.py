@@ -45,9 +45,7 @@ def test_logger_exception_becomes_exception_event(pixel: Any, events: Any) -> No
     assert event["logger"] == "tests.app"
 
 
-def test_message_not_repeated_when_log_text_is_the_exception_text(
-    pixel: Any, events: Any
-) -> None:
+def test_message_not_repeated_when_log_text_is_the_exception_text(pixel: Any, events: Any) -> None:
     pixel()
     try:
         charge(-1)
@@ -88,9 +86,12 @@ def test_message_events_group_by_template_not_values(pixel: Any, events: Any) ->
     assert third["fingerprint"] != first["fingerprint"]
     assert first["stack"][0]["fn"] == "test_message_events_group_by_template_not_values"
     assert first["stack"][0]["file"] == "tests/test_logging.py"
-    assert first["code_context"]["lines"][
-        first["code_context"]["error_line"] - first["code_context"]["start_line"]
-    ].strip() == 'log.error("user %s failed", user)'
+    assert (
+        first["code_context"]["lines"][
+            first["code_context"]["error_line"] - first["code_context"]["start_line"]
+        ].strip()
+        == 'log.error("user %s failed", user)'
+    )
 
 
 def test_exc_info_forms(pixel: Any, events: Any) -> None:
@@ -135,7 +136,9 @@ def test_init_keeps_an_existing_root_handler(pixel: Any, events: Any) -> None:
         root.removeHandler(mine)
 
 
-def test_record_reaching_two_handlers_is_reported_once(pixel: Any, events: Any, collector: Any) -> None:
+def test_record_reaching_two_handlers_is_reported_once(
+    pixel: Any, events: Any, collector: Any
+) -> None:
     pixel()
     child = logging.getLogger("tests.twice")
     extra = ez_pixel.PixelHandler()

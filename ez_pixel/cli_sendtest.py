@@ -1,0 +1,79 @@
+"""``ez-pixel send-test``: one real event through the SDK, and the server's answer."""
+
+import argparse
+import json
+from typing import TYPE_CHECKING, Any, Dict
+
+from .client import Client
+from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, make_options
+from .retry import is_success
+
+if TYPE_CHECKING:
+    from .cli import Subparsers
+
+
+class PixelSendTestError(Exception):
+    """The exception ``send-test`` reports, so it is easy to recognise on the server."""
+
+
+def register(subparsers: "Subparsers") -> None:
+    """Add the ``send-test`` subcommand."""
+    parser = subparsers.add_parser(
+        "send-test",
+        help="send one test event and print what the server answered",
+        description=(
+            "Send one test event through the real SDK path (event builder, "
+            "encoder, pooled transport) and print the server's answer. Exit 0 "
+            "only when the event was stored."
+        ),
+    )
+    parser.add_argument("--project-key", help=f"project key (default: ${ENV_PROJECT_KEY})")
+    parser.add_argument("--ingest-url", help=f"ingest URL (default: ${ENV_INGEST_URL})")
+    parser.set_defaults(run=run_send_test)
+
+
+def _describe(status: int, answer: Dict[str, Any], raw: str) -> str:
+    if answer.get("duplicate"):
+        return f"stored earlier: duplicate of the last event (error_id {answer.get('error_id')})"
+    if "created" in answer:
+        what = "new error group" if answer["created"] else "another occurrence of a known group"
+        if answer.get("recurred"):
+            what = "a recurrence of a resolved group (reopened)"
+        return f"stored: {what} (error_id {answer.get('error_id')})"
+    return f"HTTP {status}: {answer.get('error') or raw.strip()[:200]}"
+
+
+def run_send_test(args: argparse.Namespace) -> int:
+    """Send the test event; 0 when stored, 1 when refused or unreachable, 2 for bad input."""
+    from .cli import CliError
+    from .transport import Transport
+
+    try:
+        options = make_options(args.project_key, args.ingest_url)
+    except (ValueError, TypeError) as exc:
+        raise CliError(str(exc).replace("ez-pixel: ", ""), code=2) from None
+    client = Client(options)
+    try:
+        raise PixelSendTestError("ez-pixel send-test: if you can read this, reporting works")
+    except PixelSendTestError as exc:
+        capture = client.exception_capture(exc, "error", manual=True)
+    body = client.prepare(capture)
+    assert body is not None
+    event_id = json.loads(body)["event_id"]
+    print(f"sending test event {event_id} to {options.ingest_url}")
+    transport = Transport(options)
+    try:
+        answer = transport.post(body)
+    finally:
+        transport.close()
+    if answer.status == 0:
+        raise CliError(f"could not reach {options.ingest_url}: {answer.error}")
+    try:
+        parsed = json.loads(answer.body)
+    except ValueError:
+        parsed = {}
+    text = _describe(answer.status, parsed if isinstance(parsed, dict) else {}, answer.body)
+    print(text)
+    if not is_success(answer.status):
+        raise CliError(f"the event was not stored ({text})")
+    return 0
