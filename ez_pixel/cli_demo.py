@@ -55,17 +55,25 @@ def run_demo(args: argparse.Namespace) -> int:
         shutil.copy(demo_app(), app)
         with Collector(port=0, db=":memory:", echo=sys.stdout) as collector:
             print(f"ez-pixel demo: collector listening on {collector.ingest_url}")
-            print(f"ez-pixel demo: running {app.name}; each event prints as it arrives.")
-            print("  (the app's own log lines and its child's crash traceback are expected)\n")
+            print(f"ez-pixel demo: running {app.name}; each event prints as it arrives:\n")
             sys.stdout.flush()
             env = dict(os.environ)
             env.update({ENV_PROJECT_KEY: DEMO_KEY, ENV_INGEST_URL: collector.ingest_url})
             env.pop("PIXEL_DEBUG", None)
             completed = subprocess.run(
-                [sys.executable, str(app)], cwd=project, env=env, timeout=120, check=False
+                [sys.executable, str(app)],
+                cwd=project,
+                env=env,
+                timeout=120,
+                check=False,
+                capture_output=True,
+                text=True,
             )
             groups = collector.store.list_groups(project_key=DEMO_KEY)
-    print(f"\nez-pixel demo: the app exited with code {completed.returncode}; error groups:\n")
+    print(f"\nez-pixel demo: the app exited with code {completed.returncode}. What it printed:\n")
+    for line in (completed.stdout + completed.stderr).splitlines():
+        print(f"  | {line}")
+    print("\nez-pixel demo: the error groups (as `ez-pixel errors` lists them):\n")
     print(render_table(groups))
     if len(groups) < EXPECTED_GROUPS:
         raise CliError(f"expected {EXPECTED_GROUPS} error groups, got {len(groups)}")

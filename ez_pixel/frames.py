@@ -143,9 +143,10 @@ class FrameResolver:
         if not found or found[0] != lineno or found[2] is None:
             return 0
         byte_offset: int = found[2]
-        line = linecache.getline(code.co_filename, lineno)
-        if line:
-            return len(line.encode("utf-8")[:byte_offset].decode("utf-8", "replace")) + 1
+        lines = FrameResolver.source(code.co_filename)
+        if lines and 0 < lineno <= len(lines):
+            prefix = lines[lineno - 1].encode("utf-8", "replace")[:byte_offset]
+            return len(prefix.decode("utf-8", "replace")) + 1
         return byte_offset + 1
 
     @staticmethod
@@ -153,7 +154,10 @@ class FrameResolver:
         """The file's lines, decoded leniently; None when it cannot be read."""
         if not filename or filename.startswith("<"):
             return None
-        lines = linecache.getlines(filename)
+        try:
+            lines = linecache.getlines(filename)
+        except Exception:  # Python 3.8 raises SyntaxError for a bad encoding cookie
+            lines = []
         if lines:
             return lines
         try:  # linecache gives up on files that are not valid in their declared encoding

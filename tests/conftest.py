@@ -1,0 +1,48 @@
+"""Shared fixtures: a real local collector and valid wire events."""
+
+import uuid
+from typing import Any, Dict, Iterator
+
+import pytest
+
+from ez_pixel.collector import Collector
+
+
+def make_event(**overrides: Any) -> Dict[str, Any]:
+    """Return a valid wire event; keyword arguments replace or add fields."""
+    event: Dict[str, Any] = {
+        "event_id": str(uuid.uuid4()),
+        "project_key": "pk_test_abc123",
+        "fingerprint": "0123456789abcdef",
+        "type": "ValueError",
+        "message": "invalid literal for int() with base 10: 'x'",
+        "stack": [
+            {"file": "app/views.py", "line": 42, "col": 9, "fn": "parse_qty", "in_app": True},
+            {"file": "app/main.py", "line": 10, "col": 5, "fn": "handle", "in_app": True},
+        ],
+        "code_context": {
+            "file": "app/views.py",
+            "error_line": 42,
+            "lines": ["def parse_qty(text):", "    qty = text.strip()", "    return int(qty)"],
+            "start_line": 40,
+        },
+        "runtime": "python-3.11.7",
+        "manual_report": False,
+        "level": "error",
+        "occurred_at": "2026-04-29T14:22:01Z",
+    }
+    event.update(overrides)
+    return event
+
+
+@pytest.fixture
+def collector() -> Iterator[Collector]:
+    """A started ``Collector(record=True)`` on 127.0.0.1 and a free port, stopped after."""
+    server = Collector(record=True).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+from sdk_fixtures import events, pixel  # noqa: E402,F401  (SDK fixtures)
