@@ -47,6 +47,14 @@ class Options:
     max_retries: int = 5
     #: Print each send, answer, retry and drop to stderr.
     debug: bool = False
+    #: Proxy for the ingest URL; default: ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY`` matches.
+    proxy_url: Optional[str] = None
+    #: CA bundle (PEM) to verify the server's certificate with, e.g. a private CA.
+    ca_certs: Optional[str] = None
+    #: Directory where undeliverable events wait for the server or the next process.
+    spool_dir: Optional[str] = None
+    spool_max_events: int = 1000
+    spool_max_bytes: int = 10_000_000
     #: Accepted for compatibility with ez-pixel 0.1.0; has no effect.
     capture_console_errors: bool = True
 

@@ -1,11 +1,13 @@
 """One HTTP POST per event over a kept-alive urllib3 connection.
 
-urllib3 is imported here only, and this module only by the worker thread, so
-``import ez_pixel`` and ``init_pixel()`` stay cheap for the application.
+urllib3 is imported here only, and this module only by the worker thread (and
+``ez-pixel send-test``), so ``import ez_pixel`` and ``init_pixel()`` stay cheap.
 """
 
 import platform
-from typing import Dict, NamedTuple, Optional
+import urllib.request
+from typing import Any, Dict, NamedTuple, Optional
+from urllib.parse import urlsplit
 
 import urllib3
 
@@ -14,14 +16,24 @@ from .contract import KEY_HEADER
 from .options import Options
 from .retry import parse_retry_after
 
+#: How a POST ended when no HTTP answer came back.
+UNREACHABLE = "unreachable"  # never connected: refused, DNS, connect timeout, proxy down
+FAILED = "failed"  # connected, then no answer: read timeout, reset
+TLS = "tls"  # the certificate was not trusted: no retry can fix that
+
 
 class Answer(NamedTuple):
-    """What came back for one POST: an HTTP status, or 0 and why there was none."""
+    """What came back for one POST: an HTTP status, or 0 with ``failure`` and ``error``."""
 
     status: int
     body: str
     retry_after: Optional[float] = None
     error: str = ""
+    failure: str = ""
+
+
+def _urllib3_version() -> str:
+    return str(getattr(urllib3, "__version__", "?"))
 
 
 def user_agent() -> str:
@@ -29,8 +41,32 @@ def user_agent() -> str:
     return f"ez-pixel/{__version__} python/{platform.python_version()} urllib3/{_urllib3_version()}"
 
 
-def _urllib3_version() -> str:
-    return str(getattr(urllib3, "__version__", "?"))
+def proxy_for(url: str, explicit: Optional[str]) -> Optional[str]:
+    """The proxy to use for ``url``: ``explicit``, else ``*_PROXY`` unless ``NO_PROXY`` matches."""
+    if explicit:
+        return explicit
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme)
+    if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
+
+
+def _pool(options: Options) -> Any:
+    kwargs: Dict[str, Any] = {
+        "num_pools": 2,
+        "maxsize": 1,
+        "timeout": urllib3.Timeout(connect=options.connect_timeout, read=options.read_timeout),
+        "retries": False,
+        "cert_reqs": "CERT_REQUIRED",
+    }
+    if options.ca_certs:
+        kwargs["ca_certs"] = options.ca_certs
+    proxy = proxy_for(options.ingest_url, options.proxy_url)
+    if proxy:
+        return urllib3.ProxyManager(proxy, **kwargs)
+    return urllib3.PoolManager(**kwargs)
 
 
 class Transport:
@@ -43,12 +79,7 @@ class Transport:
             KEY_HEADER: options.project_key,
             "user-agent": user_agent(),
         }
-        self._pool = urllib3.PoolManager(
-            num_pools=2,
-            maxsize=1,
-            timeout=urllib3.Timeout(connect=options.connect_timeout, read=options.read_timeout),
-            retries=False,
-        )
+        self._pool = _pool(options)
 
     def post(self, body: bytes) -> Answer:
         """POST ``body``; never raises for network trouble."""
@@ -60,11 +91,11 @@ class Transport:
             # because the server deduplicates by event_id.
             pass
         except urllib3.exceptions.HTTPError as exc:
-            return Answer(0, "", error=_describe(exc))
+            return _failure(exc)
         try:
             return self._post_once(body)
         except urllib3.exceptions.HTTPError as exc:
-            return Answer(0, "", error=_describe(exc))
+            return _failure(exc)
 
     def _post_once(self, body: bytes) -> Answer:
         response = self._pool.request(
@@ -84,6 +115,13 @@ class Transport:
         self._pool.clear()
 
 
-def _describe(exc: Exception) -> str:
+def _failure(exc: Exception) -> Answer:
+    errors = urllib3.exceptions
+    if isinstance(exc, errors.SSLError):
+        failure = TLS
+    elif isinstance(exc, (errors.ConnectTimeoutError, errors.ProxyError)):
+        failure = UNREACHABLE  # NewConnectionError and NameResolutionError are subclasses
+    else:
+        failure = FAILED
     reason = getattr(exc, "reason", None)
-    return f"{type(exc).__name__}: {reason or exc}"[:300]
+    return Answer(0, "", error=f"{type(exc).__name__}: {reason or exc}"[:300], failure=failure)

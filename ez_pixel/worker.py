@@ -1,9 +1,19 @@
 """The bounded queue and the one background thread that delivers it.
 
-The caller's only cost is an append under a lock; a full queue drops the new
-event and counts it. The thread starts on the first event, sleeps on a
-condition when idle (no polling), and is replaced in a forked child, whose
-copy of the parent's queue is discarded so nothing is sent twice.
+The caller's only cost is an append under a lock. A full queue drops the new
+event, and so does a flood: one error repeating in a hot loop may hold at most
+a tenth of the queue, so a different error logged meanwhile still gets in.
+
+The thread starts on the first event, sleeps on a condition when idle (no
+polling), and sends one event at a time, in order. Failures back off as a
+whole: while the server is unreachable only the oldest event probes it, with
+waits growing to ``Backoff.max_delay``, and no event spends its retry budget
+on a server that is not there. With a spool directory, events that cannot be
+delivered (server unreachable, or still queued at exit) go to disk and are
+sent first once the server, or the next process, can deliver them.
+
+In a forked child the worker starts afresh: the parent's queue is discarded
+so nothing is sent twice, and the thread and connection pool are new.
 """
 
 import os
@@ -18,6 +28,7 @@ from .options import Options, mask_key
 from .retry import Backoff, is_permanent, is_success
 
 if TYPE_CHECKING:
+    from .spool import Spool
     from .transport import Answer, Transport
 
 #: Turns a capture into the request body, or None when it must be dropped.
@@ -27,6 +38,13 @@ Prepare = Callable[[Capture], Optional[bytes]]
 sdk_thread = threading.local()
 
 _workers: "weakref.WeakSet[Worker]" = weakref.WeakSet()
+
+# How one body's delivery ended, besides "rejected_<status>".
+SENT = "sent"
+UNREACHABLE = "unreachable"
+EXHAUSTED = "retries_exhausted"
+UNTRUSTED = "tls_untrusted"
+STOPPED = "shutdown"
 
 
 def say(message: str) -> None:
@@ -38,6 +56,14 @@ def say(message: str) -> None:
         pass
 
 
+def _signature(capture: Capture) -> Tuple[object, ...]:
+    """What makes two captures "the same error" for flood control: cheap, no hashing of code."""
+    if capture.frames:
+        code, lineno = capture.frames[0][0], capture.frames[0][1]
+        return (capture.type_name, id(code), lineno, capture.group)
+    return (capture.type_name, capture.group)
+
+
 class Worker:
     """Delivers queued captures, in order, from one daemon thread."""
 
@@ -45,20 +71,38 @@ class Worker:
         self._options = options
         self._prepare = prepare
         self._backoff = Backoff(max_retries=options.max_retries)
-        self.counts: Counter[str] = Counter()
+        self._flood_limit = max(1, options.queue_size // 10)
+        self.counts: "Counter[str]" = Counter()
         self._warned: Set[Tuple[int, str]] = set()
+        self._spool: "Optional[Spool]" = None
+        if options.spool_dir:
+            from .spool import Spool
+
+            self._spool = Spool(
+                options.spool_dir, options.spool_max_events, options.spool_max_bytes
+            )
         self._reset()
         _workers.add(self)
+        if self._spool is not None:
+            self._spool.release_stale_claims()
+            if self._spool.has_waiting():
+                self._replay = True
+                with self._lock:
+                    self._start()
 
     def _reset(self) -> None:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._queue: Deque[Capture] = deque()
-        self._unfinished = 0  # queued plus in flight
+        self._per_signature: Dict[Tuple[object, ...], int] = {}
+        self._unfinished = 0  # queued, in flight, or being replayed from the spool
         self._stopping = False
+        self._replay = False
+        self._failures = 0  # consecutive, across events: the backoff is the worker's
+        self._in_flight: Optional[bytes] = None
         self._thread: Optional[threading.Thread] = None
-        self._transport: Optional[Transport] = None
+        self._transport: "Optional[Transport]" = None
 
     # -- the caller's side ------------------------------------------------
 
@@ -66,6 +110,7 @@ class Worker:
         """Queue ``capture`` without blocking; False when it was dropped."""
         if self._pid != os.getpid():
             self._after_fork()
+        signature = _signature(capture)
         with self._lock:
             if self._stopping:
                 self.counts["dropped_closed"] += 1
@@ -73,16 +118,29 @@ class Worker:
             if len(self._queue) >= self._options.queue_size:
                 self.counts["dropped_queue_full"] += 1
                 return False
+            waiting = self._per_signature.get(signature, 0)
+            if waiting >= self._flood_limit:
+                self.counts["dropped_flood"] += 1
+                return False
+            self._per_signature[signature] = waiting + 1
             self._queue.append(capture)
             self._unfinished += 1
             self.counts["queued"] += 1
             if self._thread is None:
                 self._start()
-            self._wake.notify_all()
+            self._wake.notify()
         return True
 
+    def count(self, name: str) -> None:
+        """Add one to counter ``name`` from any thread."""
+        with self._lock:
+            self.counts[name] += 1
+
     def flush(self, timeout: Optional[float] = None) -> bool:
-        """Wait until nothing is queued or in flight; False if time ran out."""
+        """Wait until nothing is queued or in flight; False if time ran out.
+
+        Events handed to the spool count as done: they are on disk.
+        """
         with self._lock:
             if self._thread is None and self._queue:
                 self._start()
@@ -91,22 +149,27 @@ class Worker:
             return self._wake.wait_for(lambda: self._unfinished == 0, timeout)
 
     def close(self, timeout: Optional[float] = None) -> int:
-        """Flush for up to ``timeout``, then stop; returns events left undelivered."""
+        """Flush for up to ``timeout``, then stop; returns events neither sent nor spooled."""
         self.flush(self._options.shutdown_timeout if timeout is None else timeout)
         with self._lock:
             self._stopping = True
-            left = self._unfinished
-            self.counts["dropped_shutdown"] += len(self._queue)
+            left = list(self._queue)
             self._queue.clear()
+            in_flight = self._in_flight
             self._wake.notify_all()
+        undelivered = len(left) + (1 if in_flight is not None else 0)
+        if self._spool is not None:
+            bodies = [self._prepare_safely(capture) for capture in left]
+            if in_flight is not None:
+                bodies.insert(0, in_flight)  # sent again later; the server deduplicates
+            for body in bodies:
+                if body is not None and self._spool.write(body):
+                    self.counts["spooled"] += 1
+                    undelivered -= 1
+        self.counts["dropped_shutdown"] += undelivered
         if self._transport is not None and self._thread is None:
             self._transport.close()
-        return left
-
-    def count(self, name: str) -> None:
-        """Add one to counter ``name`` from any thread."""
-        with self._lock:
-            self.counts[name] += 1
+        return undelivered
 
     @property
     def pending(self) -> int:
@@ -130,21 +193,23 @@ class Worker:
     def _run(self) -> None:
         sdk_thread.active = True
         try:
-            while True:
+            while not self._stopping:
+                if self._replay and self._spool is not None:
+                    self._replay_one(self._spool)
+                    continue
                 with self._lock:
-                    while not self._queue and not self._stopping:
+                    while not self._queue and not self._stopping and not self._replay:
                         self._wake.wait()
-                    if self._stopping:
-                        break
+                    if self._stopping or not self._queue:
+                        continue
                     capture = self._queue.popleft()
+                    self._release_signature(capture)
                 try:
                     self._deliver(capture)
                 except BaseException:
                     self.counts["internal_errors"] += 1
                 finally:
-                    with self._lock:
-                        self._unfinished -= 1
-                        self._wake.notify_all()
+                    self._finish()
         except BaseException:  # never a traceback from the worker, even at shutdown
             pass
         finally:
@@ -154,41 +219,124 @@ class Worker:
                 except Exception:
                     pass
 
+    def _release_signature(self, capture: Capture) -> None:
+        signature = _signature(capture)
+        left = self._per_signature.get(signature, 1) - 1
+        if left > 0:
+            self._per_signature[signature] = left
+        else:
+            self._per_signature.pop(signature, None)
+
+    def _finish(self) -> None:
+        with self._lock:
+            self._unfinished -= 1
+            self._in_flight = None
+            self._wake.notify_all()
+
     def _deliver(self, capture: Capture) -> None:
-        body = self._prepare(capture)
+        body = self._prepare_safely(capture)
         if body is None:
             self.counts["dropped_invalid"] += 1
             return
-        transport = self._transport
-        if transport is None:
+        self._in_flight = body
+        outcome = self._send(body, capture.type_name)
+        if outcome == UNREACHABLE and self._spool is not None:
+            self._spill(body)
+        elif outcome not in (SENT, STOPPED):  # close() accounts for what it stopped
+            self.counts[f"dropped_{outcome}"] += 1
+
+    def _spill(self, body: bytes) -> None:
+        """The server is unreachable: move this event and the whole queue to disk."""
+        assert self._spool is not None
+        with self._lock:
+            queued = list(self._queue)
+            self._queue.clear()
+            self._per_signature.clear()
+            self._unfinished -= len(queued)
+            self._wake.notify_all()
+        for item in [body] + [self._prepare_safely(c) for c in queued]:
+            if item is not None and self._spool.write(item):
+                self.counts["spooled"] += 1
+            else:
+                self.counts["dropped_spool_failed"] += 1
+        self._replay = True
+        self._pause(self._backoff.delay(self._failures))
+
+    def _replay_one(self, spool: "Spool") -> None:
+        claimed = spool.claim()
+        if claimed is None:
+            self._replay = False
+            return
+        path, body = claimed
+        with self._lock:
+            self._unfinished += 1
+        try:
+            outcome = self._send(body, "spooled event")
+            if outcome == UNREACHABLE:
+                spool.unclaim(path)
+                self._pause(self._backoff.delay(self._failures))
+                return
+            if outcome == STOPPED:
+                spool.unclaim(path)
+                return
+            spool.discard(path)
+            if outcome == SENT:
+                self.counts["replayed"] += 1
+            else:
+                self.counts[f"dropped_{outcome}"] += 1
+        finally:
+            with self._lock:
+                self._unfinished -= 1
+                self._wake.notify_all()
+
+    def _prepare_safely(self, capture: Capture) -> Optional[bytes]:
+        try:
+            return self._prepare(capture)
+        except Exception:
+            self.counts["internal_errors"] += 1
+            return None
+
+    def _send(self, body: bytes, what: str) -> str:
+        """POST ``body`` until it is stored, refused, or out of retries; the outcome."""
+        from .transport import TLS, UNREACHABLE as NOT_CONNECTED
+
+        if self._transport is None:
             from .transport import Transport
 
-            transport = self._transport = Transport(self._options)
-        retry = 0
+            self._transport = Transport(self._options)
+        attempts = 0
         while True:
-            answer = transport.post(body)
-            self._debug(capture, answer, retry)
+            answer = self._transport.post(body)
+            self._debug(what, answer, attempts)
             if is_success(answer.status):
+                self._failures = 0
                 self.counts["sent"] += 1
-                return
+                return SENT
             if answer.status and is_permanent(answer.status):
-                self.counts[f"dropped_rejected_{answer.status}"] += 1
+                self._failures = 0
                 self._warn_rejected(answer)
-                return
-            retry += 1
-            if self._backoff.gives_up(retry):
-                self.counts["dropped_retries_exhausted"] += 1
-                self._warn_once(
-                    0, f"an event was dropped after {retry - 1} retries ({_why(answer)})"
-                )
-                return
+                return f"rejected_{answer.status}"
+            if answer.failure == TLS:
+                self._warn_once(0, f"{answer.error} (event dropped; see the ca_certs option)")
+                return UNTRUSTED
+            self._failures += 1
+            if answer.failure == NOT_CONNECTED:
+                self._warn_once(1, f"cannot reach {self._options.ingest_url}: {answer.error}")
+                if self._spool is not None:
+                    return UNREACHABLE
+            else:  # the server saw this event and failed: that spends its budget
+                attempts += 1
+                if self._backoff.gives_up(attempts):
+                    self._warn_once(2, f"an event was dropped after {attempts - 1} retries")
+                    return EXHAUSTED
             self.counts["retried"] += 1
-            if self._pause(self._backoff.delay(retry, answer.retry_after)):
-                self.counts["dropped_shutdown"] += 1
-                return
+            if self._pause(self._backoff.delay(self._failures, answer.retry_after)):
+                return STOPPED
 
     def _pause(self, seconds: float) -> bool:
         """Sleep, waking early on close; True when closing."""
+        if self._options.debug:
+            say(f"backing off {seconds:.1f}s")
         with self._lock:
             return self._wake.wait_for(lambda: self._stopping, seconds)
 
@@ -205,20 +353,16 @@ class Worker:
         self._warn_once(answer.status, f"{hint}: {answer.body.strip()[:200]} (event dropped)")
 
     def _warn_once(self, status: int, message: str) -> None:
-        cause = (status, message[:60])
+        cause = (status, message[:40])
         if cause not in self._warned:
             self._warned.add(cause)
             say(message)
 
-    def _debug(self, capture: Capture, answer: "Answer", retry: int) -> None:
+    def _debug(self, what: str, answer: "Answer", attempts: int) -> None:
         if self._options.debug:
-            outcome = answer.status or answer.error
+            outcome = answer.status or f"{answer.failure}: {answer.error}"
             reply = answer.body.strip()[:120]
-            say(f"sent {capture.type_name} (try {retry + 1}) -> {outcome} {reply}")
-
-
-def _why(answer: "Answer") -> str:
-    return answer.error or f"HTTP {answer.status}"
+            say(f"sent {what} (attempt {attempts + 1}) -> {outcome} {reply}")
 
 
 def _reinit_in_child() -> None:
@@ -231,7 +375,7 @@ if hasattr(os, "register_at_fork"):
 
 
 def stats_of(worker: Worker) -> Dict[str, object]:
-    """Counters as a plain dict: queued, sent, retried, dropped by reason, pending."""
+    """Counters as a plain dict: queued, sent, retried, dropped by reason, spooled, replayed."""
     counts = dict(worker.counts)
     dropped = {k[len("dropped_") :]: v for k, v in counts.items() if k.startswith("dropped_")}
     return {
@@ -239,6 +383,8 @@ def stats_of(worker: Worker) -> Dict[str, object]:
         "sent": counts.get("sent", 0),
         "retried": counts.get("retried", 0),
         "dropped": dropped,
+        "spooled": counts.get("spooled", 0),
+        "replayed": counts.get("replayed", 0),
         "internal_errors": counts.get("internal_errors", 0),
         "pending": worker.pending,
     }
