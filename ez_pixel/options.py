@@ -47,7 +47,7 @@ class Options:
     max_retries: int = 5
     #: Print each send, answer, retry and drop to stderr.
     debug: bool = False
-    #: Proxy for the ingest URL; default: ``HTTPS_PROXY``/``HTTP_PROXY`` unless ``NO_PROXY`` matches.
+    #: Proxy for the ingest URL (default: ``*_PROXY`` variables, honouring ``NO_PROXY``).
     proxy_url: Optional[str] = None
     #: CA bundle (PEM) to verify the server's certificate with, e.g. a private CA.
     ca_certs: Optional[str] = None

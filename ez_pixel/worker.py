@@ -72,13 +72,13 @@ class Worker:
         self._prepare = prepare
         self._backoff = Backoff(max_retries=options.max_retries)
         self._flood_limit = max(1, options.queue_size // 10)
-        self.counts: "Counter[str]" = Counter()
+        self.counts: Counter[str] = Counter()
         self._warned: Set[Tuple[int, str]] = set()
-        self._spool: "Optional[Spool]" = None
+        self._spool: Optional[Spool] = None
         if options.spool_dir:
-            from .spool import Spool
+            from . import spool
 
-            self._spool = Spool(
+            self._spool = spool.Spool(
                 options.spool_dir, options.spool_max_events, options.spool_max_bytes
             )
         self._reset()
@@ -102,7 +102,7 @@ class Worker:
         self._failures = 0  # consecutive, across events: the backoff is the worker's
         self._in_flight: Optional[bytes] = None
         self._thread: Optional[threading.Thread] = None
-        self._transport: "Optional[Transport]" = None
+        self._transport: Optional[Transport] = None
 
     # -- the caller's side ------------------------------------------------
 
@@ -298,7 +298,8 @@ class Worker:
 
     def _send(self, body: bytes, what: str) -> str:
         """POST ``body`` until it is stored, refused, or out of retries; the outcome."""
-        from .transport import TLS, UNREACHABLE as NOT_CONNECTED
+        from .transport import TLS
+        from .transport import UNREACHABLE as NOT_CONNECTED
 
         if self._transport is None:
             from .transport import Transport
