@@ -7,7 +7,6 @@ from types import TracebackType
 from typing import Any, Callable, Optional, Type
 
 from .client import Client
-from .worker import say
 
 
 class Hooks:
@@ -45,12 +44,7 @@ class Hooks:
         self._previous_thread(args)
 
     def _at_exit(self) -> None:
-        left = self._client.close()
-        if left:
-            say(
-                f"{left} event(s) not delivered before exit "
-                f"(shutdown_timeout={self._client.options.shutdown_timeout}s)"
-            )
+        self._client.worker.close_at_exit()
 
     def remove(self) -> None:
         """Restore the hooks this replaced, unless someone chained over them since."""

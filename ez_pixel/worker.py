@@ -39,6 +39,12 @@ sdk_thread = threading.local()
 
 _workers: "weakref.WeakSet[Worker]" = weakref.WeakSet()
 
+#: Held while the worker imports what delivery needs. A fork waits for it: a
+#: child forked mid-import would inherit a module lock owned by a thread it
+#: does not have, and fail to import that module ever after.
+_import_guard = threading.Lock()
+_guard_taken = threading.local()
+
 # How one body's delivery ended, besides "rejected_<status>".
 SENT = "sent"
 UNREACHABLE = "unreachable"
@@ -86,9 +92,7 @@ class Worker:
         if self._spool is not None:
             self._spool.release_stale_claims()
             if self._spool.has_waiting():
-                self._replay = True
-                with self._lock:
-                    self._start()
+                self._begin_replay()
 
     def _reset(self) -> None:
         self._pid = os.getpid()
@@ -171,6 +175,15 @@ class Worker:
             self._transport.close()
         return undelivered
 
+    def close_at_exit(self) -> None:
+        """Close within the shutdown timeout and say on stderr what was left undelivered."""
+        left = self.close()
+        if left:
+            say(
+                f"{left} event(s) not delivered before exit "
+                f"(shutdown_timeout={self._options.shutdown_timeout}s)"
+            )
+
     @property
     def pending(self) -> int:
         """Events queued or in flight."""
@@ -193,9 +206,15 @@ class Worker:
     def _run(self) -> None:
         sdk_thread.active = True
         try:
+            with _import_guard:
+                from . import event, transport  # noqa: F401  (loaded here, not on the app's thread)
+
             while not self._stopping:
-                if self._replay and self._spool is not None:
-                    self._replay_one(self._spool)
+                if self._replay:
+                    if self._spool is None:
+                        self._end_replay()
+                    else:
+                        self._replay_one(self._spool)
                     continue
                 with self._lock:
                     while not self._queue and not self._stopping and not self._replay:
@@ -219,6 +238,23 @@ class Worker:
                 except Exception:
                     pass
 
+    def _begin_replay(self) -> None:
+        """Send the spool's events before the queue's; flush() waits for them."""
+        with self._lock:
+            if not self._replay:
+                self._replay = True
+                self._unfinished += 1
+                if self._thread is None:
+                    self._start()
+                self._wake.notify()
+
+    def _end_replay(self) -> None:
+        with self._lock:
+            if self._replay:
+                self._replay = False
+                self._unfinished -= 1
+                self._wake.notify_all()
+
     def _release_signature(self, capture: Capture) -> None:
         signature = _signature(capture)
         left = self._per_signature.get(signature, 1) - 1
@@ -240,32 +276,49 @@ class Worker:
             return
         self._in_flight = body
         outcome = self._send(body, capture.type_name)
-        if outcome == UNREACHABLE and self._spool is not None:
-            self._spill(body)
-        elif outcome not in (SENT, STOPPED):  # close() accounts for what it stopped
+        if outcome == UNREACHABLE and self._spool is not None and not self._spill(body):
+            outcome = self._send(body, capture.type_name)  # now without a spool
+        if outcome not in (SENT, STOPPED, UNREACHABLE):  # close() accounts for what it stopped
             self.counts[f"dropped_{outcome}"] += 1
 
-    def _spill(self, body: bytes) -> None:
-        """The server is unreachable: move this event and the whole queue to disk."""
+    def _spill(self, body: bytes) -> bool:
+        """The server is unreachable: move this event, then the queue, to disk.
+
+        Stops at the first write the disk refuses, and from then on works
+        without a spool: what was not written stays in memory.
+        """
         assert self._spool is not None
-        with self._lock:
-            queued = list(self._queue)
-            self._queue.clear()
-            self._per_signature.clear()
-            self._unfinished -= len(queued)
-            self._wake.notify_all()
-        for item in [body] + [self._prepare_safely(c) for c in queued]:
-            if item is not None and self._spool.write(item):
-                self.counts["spooled"] += 1
-            else:
-                self.counts["dropped_spool_failed"] += 1
-        self._replay = True
+        if not self._spool.write(body):
+            self._disable_spool()
+            return False
+        self.counts["spooled"] += 1
+        while True:
+            with self._lock:
+                if not self._queue:
+                    break
+                capture = self._queue.popleft()
+                self._release_signature(capture)
+            item = self._prepare_safely(capture)
+            if item is not None and not self._spool.write(item):
+                with self._lock:
+                    self._queue.appendleft(capture)
+                self._disable_spool()
+                break
+            self.counts["spooled" if item is not None else "dropped_invalid"] += 1
+            self._finish()
+        self._begin_replay()
         self._pause(self._backoff.delay(self._failures))
+        return True
+
+    def _disable_spool(self) -> None:
+        if self._spool is not None:
+            self._warn_once(3, f"cannot write to spool_dir {self._spool.directory}; not spooling")
+        self._spool = None
 
     def _replay_one(self, spool: "Spool") -> None:
         claimed = spool.claim()
         if claimed is None:
-            self._replay = False
+            self._end_replay()
             return
         path, body = claimed
         with self._lock:
@@ -366,13 +419,40 @@ class Worker:
             say(f"sent {what} (attempt {attempts + 1}) -> {outcome} {reply}")
 
 
-def _reinit_in_child() -> None:
+def _before_fork() -> None:
+    _guard_taken.held = _import_guard.acquire(timeout=5)
+
+
+def _after_fork_in_parent() -> None:
+    if getattr(_guard_taken, "held", False):
+        _guard_taken.held = False
+        _import_guard.release()
+
+
+def _close_in_multiprocessing_child(worker: Worker) -> None:
+    # multiprocessing children leave through os._exit(), skipping atexit; its
+    # own exit function runs the finalizers registered here instead.
+    util = sys.modules["multiprocessing.util"]
+    util.Finalize(worker, worker.close_at_exit, exitpriority=10)  # type: ignore[attr-defined]
+
+
+def _after_fork_in_child() -> None:
+    global _import_guard
+    _import_guard = threading.Lock()
+    _guard_taken.held = False
+    util = sys.modules.get("multiprocessing.util")
     for worker in list(_workers):
         worker._after_fork()
+        if util is not None:
+            util.register_after_fork(worker, _close_in_multiprocessing_child)  # type: ignore[attr-defined]
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reinit_in_child)
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def stats_of(worker: Worker) -> Dict[str, object]:

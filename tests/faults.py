@@ -1,15 +1,20 @@
 """A scriptable HTTP server on 127.0.0.1 for delivery tests.
 
-Each POST takes the next step of a script: an HTTP status (with optional
-``Retry-After`` and delay), ``"hang"`` (read the request, never answer) or
-``"reset"`` (close the connection without an answer). When the script runs
-out, every request gets 200. Every request body is recorded.
+Each POST takes the next step of a script: an HTTP status, a dict
+(``status``, ``retry_after``, ``delay`` seconds, ``close``: answer then close
+the kept-alive connection without saying so), ``"hang"`` (read the request,
+never answer) or ``"reset"`` (close the connection without an answer). When
+the script runs out, every request gets 200, after ``delay`` seconds if set.
+Every request body is recorded, and so is every accepted connection.
 """
 
 import json
 import socket
+import ssl
 import threading
 import time
+import urllib.error
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Union
 
@@ -19,9 +24,18 @@ Step = Union[int, str, Dict[str, Any]]
 class FaultServer:
     """Scripted answers, recorded requests; use as a context manager."""
 
-    def __init__(self, script: Optional[List[Step]] = None) -> None:
+    def __init__(
+        self,
+        script: Optional[List[Step]] = None,
+        *,
+        port: int = 0,
+        delay: float = 0.0,
+        tls: Optional[ssl.SSLContext] = None,
+    ) -> None:
         self.script: List[Step] = list(script or [])
+        self.delay = delay
         self.requests: List[Dict[str, Any]] = []
+        self.connections = 0
         self._lock = threading.Lock()
         self._release = threading.Event()
         server = self
@@ -33,11 +47,18 @@ class FaultServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def setup(self) -> None:
+                with server._lock:
+                    server.connections += 1
+                super().setup()
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 with server._lock:
                     step: Step = server.script.pop(0) if server.script else 200
+                    if not server.script and step == 200 and server.delay:
+                        step = {"status": 200, "delay": server.delay}
                     server.requests.append(
                         {"body": json.loads(body), "headers": dict(self.headers), "step": step}
                     )
@@ -55,6 +76,7 @@ class FaultServer:
                     return
                 else:
                     status, retry_after = int(step), None
+                close_after = isinstance(step, dict) and step.get("close", False)
                 payload = json.dumps({"ok": status == 200, "error": f"scripted {status}"}).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -63,15 +85,25 @@ class FaultServer:
                     self.send_header("retry-after", str(retry_after))
                 self.end_headers()
                 self.wfile.write(payload)
+                if close_after:
+                    self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self._server.daemon_threads = True
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
+        self._scheme = "https" if tls is not None else "http"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def ingest_url(self) -> str:
         """The URL to send events to."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}/ingest"
+        return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}/ingest"
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self._server.server_address[1])
 
     def bodies(self) -> List[Dict[str, Any]]:
         """Every request body received so far, in order."""
@@ -95,6 +127,61 @@ class FaultServer:
 
     def __exit__(self, *exc: Any) -> None:
         self._release.set()
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Proxy:
+    """A minimal forward HTTP proxy on 127.0.0.1 that records the URLs it forwards."""
+
+    def __init__(self) -> None:
+        self.forwarded: List[str] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                proxy.forwarded.append(self.path)
+                headers = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                request = urllib.request.Request(self.path, data=body, headers=headers)
+                opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+                try:
+                    with opener.open(request, timeout=10) as answer:
+                        status, payload = answer.status, answer.read()
+                except urllib.error.HTTPError as exc:
+                    status, payload = exc.code, exc.read()
+                self.send_response(status)
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """The proxy's URL."""
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> "Proxy":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
         self._server.shutdown()
         self._server.server_close()
 
