@@ -7,6 +7,7 @@ JSON to the worker (see :mod:`ez_pixel.event`). Code objects are shared and
 small; holding them keeps no locals or frames alive.
 """
 
+import builtins
 import sys
 import time
 from types import CodeType, FrameType, TracebackType
@@ -34,10 +35,20 @@ KEEP_INNER = 80
 KEEP_OUTER = 20
 
 
+_GROUP = getattr(builtins, "BaseExceptionGroup", None)
+
+#: A chained exception: its type, its text and where it was raised (innermost frame).
+Cause = Tuple[str, str, Optional[RawFrame]]
+
+#: Chained exceptions and exception-group members described per event, at most.
+MAX_CAUSES = 3
+
+
 class Capture:
     """One error as the caller saw it, waiting in the queue to become an event."""
 
     __slots__ = (
+        "causes",
         "event_id",
         "extra",
         "frames",
@@ -62,6 +73,7 @@ class Capture:
         group: Optional[str] = None,
         event_id: Optional[str] = None,
         extra: Optional[dict] = None,  # type: ignore[type-arg]
+        causes: Optional[List["Cause"]] = None,
     ) -> None:
         self.level = level
         self.type_name = type_name
@@ -75,6 +87,8 @@ class Capture:
         self.group = group
         self.event_id = event_id
         self.extra = extra
+        #: The exceptions this one was raised from or during, outermost first.
+        self.causes = causes
         self.timestamp = time.time()
 
 
@@ -101,6 +115,39 @@ def type_name(exc: BaseException) -> str:
         return "Exception"
 
 
+def causes_of(exc: BaseException) -> Optional[List[Cause]]:
+    """The ``__cause__``/``__context__`` chain of ``exc``, cycle-safe and bounded."""
+    causes: List[Cause] = []
+    seen = {id(exc)}
+    current: Optional[BaseException] = exc
+    while current is not None and len(causes) < MAX_CAUSES:
+        try:
+            nxt = current.__cause__ or (
+                None if current.__suppress_context__ else current.__context__
+            )
+        except Exception:
+            break
+        if nxt is None or id(nxt) in seen:
+            break
+        seen.add(id(nxt))
+        frames, _ = frames_from_traceback(getattr(nxt, "__traceback__", None), limit=1)
+        causes.append((type_name(nxt), safe_str(nxt, 300), frames[0] if frames else None))
+        current = nxt
+    return causes or None
+
+
+def group_summary(exc: BaseException) -> str:
+    """``"; "``-joined members of an exception group (Python 3.11+), else ''."""
+    if _GROUP is None or not isinstance(exc, _GROUP):
+        return ""
+    members = exc.exceptions
+    if not isinstance(members, tuple):
+        return ""
+    shown = [f"{type_name(m)}: {safe_str(m, 200)}" for m in members[:MAX_CAUSES]]
+    more = len(members) - len(shown)
+    return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
+
+
 def combine_message(log_message: Optional[str], exc_text: str) -> str:
     """The log message and the exception's text, once each."""
     if not log_message or log_message == exc_text:
@@ -124,14 +171,21 @@ def _trim(frames: List[RawFrame]) -> Tuple[List[RawFrame], int]:
     return frames[:KEEP_INNER] + frames[-KEEP_OUTER:], excess
 
 
-def frames_from_traceback(tb: Optional[TracebackType]) -> Tuple[List[RawFrame], int]:
-    """The traceback's frames, innermost first, and how many were cut."""
+def frames_from_traceback(
+    tb: Optional[TracebackType], limit: int = 0
+) -> Tuple[List[RawFrame], int]:
+    """The traceback's frames, innermost first, and how many were cut.
+
+    With ``limit``, only that many innermost frames are kept.
+    """
     frames: List[RawFrame] = []
     while tb is not None:
         frame = tb.tb_frame
         frames.append((frame.f_code, tb.tb_lineno or 0, tb.tb_lasti, _module(frame)))
         tb = tb.tb_next
     frames.reverse()
+    if limit:
+        return frames[:limit], 0
     return _trim(frames)
 
 

@@ -5,21 +5,25 @@ Every public method swallows its own failures and counts them in
 """
 
 import os
+import random
 import threading
 import uuid
 from types import FrameType, TracebackType
 from typing import Any, Dict, Optional
 
+from ._stderr import say
 from .capture import (
     Capture,
+    causes_of,
     combine_message,
     frames_from_frame,
     frames_from_traceback,
+    group_summary,
     safe_str,
     type_name,
 )
 from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
-from .worker import Worker, say, stats_of
+from .worker import Drop, Worker, stats_of
 
 #: Attribute set on an exception once it has been reported, so that a second
 #: path (excepthook after logger.exception, structlog plus logging) skips it.
@@ -101,14 +105,19 @@ class Client:
             frames, omitted = frames_from_traceback(tb)
         else:
             frames, omitted = frames_from_frame(call_site)
+        text = safe_str(exc)
+        members = group_summary(exc)
+        if members:
+            text = f"{text} [{members}]"
         return Capture(
             level,
             type_name(exc),
-            combine_message(message, safe_str(exc)),
+            combine_message(message, text),
             frames,
             omitted=omitted,
             manual=manual,
             extra=extra,
+            causes=causes_of(exc),
         )
 
     def capture_message(
@@ -144,6 +153,10 @@ class Client:
             return None
 
     def _submit(self, capture: Capture) -> Optional[str]:
+        rate = self.options.sample_rate
+        if rate < 1.0 and random.random() >= rate:
+            self.worker.count("dropped_sampled")
+            return None
         if capture.manual:
             capture.event_id = str(uuid.uuid4())
         if self.worker.submit(capture):
@@ -151,7 +164,11 @@ class Client:
         return None
 
     def prepare(self, capture: Capture) -> Optional[bytes]:
-        """Worker side: the capture as a request body within the server's limits."""
+        """Worker side: the capture as a request body within the server's limits.
+
+        Raises :class:`~ez_pixel.worker.Drop` when ``before_send`` drops the
+        event, raises, or returns something the server would reject.
+        """
         from . import event
 
         if self._builder is None:
@@ -161,7 +178,28 @@ class Client:
         except Exception:
             self.worker.count("internal_errors")
             built = event.minimal(capture, self.options)
+        if self.options.before_send is not None:
+            built = self._before_send(built)
         return event.encode(built)
+
+    def _before_send(self, built: Dict[str, Any]) -> Dict[str, Any]:
+        from .contract import validate_event
+
+        hook = self.options.before_send
+        try:
+            if isinstance(hook, str):
+                hook = _resolve(hook)
+            result = hook(built)  # type: ignore[misc]
+        except Exception as exc:
+            self.worker.warn_once(-1, f"before_send raised {exc!r}; that event is dropped")
+            raise Drop("before_send_error") from None
+        if result is None:
+            raise Drop("before_send")
+        problem = validate_event(result)
+        if problem is not None:
+            self.worker.warn_once(-1, f"before_send returned an event with {problem}")
+            raise Drop("before_send_invalid")
+        return result  # type: ignore[no-any-return]
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait for queued events; True when none are left."""
@@ -180,6 +218,14 @@ class Client:
     def stats(self) -> Dict[str, object]:
         """Delivery counters: queued, sent, retried, dropped by reason, pending."""
         return stats_of(self.worker)
+
+
+def _resolve(path: str) -> Any:
+    """``"package.module:function"`` (or dotted) to the object it names."""
+    import importlib
+
+    module, _, name = path.partition(":") if ":" in path else path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
 
 
 _state_lock = threading.Lock()

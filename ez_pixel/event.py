@@ -12,10 +12,11 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional
 
-from .capture import KEEP_INNER, Capture
+from .capture import KEEP_INNER, Capture, RawFrame
 from .contract import MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
 from .frames import FrameResolver
 from .options import Options
+from .scrub import Scrubber
 
 Event = Dict[str, Any]
 
@@ -57,6 +58,9 @@ class EventBuilder:
         self._frames = FrameResolver(
             options.project_root, options.in_app_include, options.in_app_exclude
         )
+        self._scrubber = (
+            Scrubber(options.scrub_keys, options.scrub_patterns) if options.scrub else None
+        )
 
     def build(self, capture: Capture) -> Event:
         """The complete wire event for ``capture``, not yet size-checked."""
@@ -77,13 +81,37 @@ class EventBuilder:
         }
         if capture.omitted:
             stack.insert(KEEP_INNER, _omitted_frame(capture.omitted))
+        if capture.causes:
+            event["causes"] = [self._cause(*cause) for cause in capture.causes]
         if capture.extra:
             for key, value in capture.extra.items():
                 event.setdefault(key, value)
         for frame in stack:
             frame["file"] = clean_text(frame["file"], 512)
             frame["fn"] = clean_text(frame["fn"], 512)
+        if self._scrubber is not None:
+            self._scrub(event, self._scrubber)
         return event
+
+    @staticmethod
+    def _scrub(event: Event, scrubber: Scrubber) -> None:
+        event["message"] = scrubber.text(event["message"])
+        for key in event.keys() - _WIRE_FIELDS:
+            event[key] = scrubber.value(key, event[key])
+        context = event["code_context"]
+        if context:
+            context["lines"] = [scrubber.source_line(line) for line in context["lines"]]
+
+    def _cause(self, type_name: str, message: str, raw: Optional[RawFrame]) -> Dict[str, Any]:
+        """One chained exception: type, message, and where it was raised."""
+        cause: Dict[str, Any] = {
+            "type": clean_text(type_name, MAX_TYPE_CHARS),
+            "message": clean_text(message, 300),
+        }
+        if raw is not None:
+            frame = self._frames.wire_frame(raw)
+            cause.update(file=frame["file"], line=frame["line"], fn=frame["fn"])
+        return cause
 
     @staticmethod
     def _culprit(stack: List[Dict[str, Any]]) -> Optional[int]:

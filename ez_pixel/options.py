@@ -8,9 +8,10 @@ takes the defaults below. Values may arrive as strings (``fileConfig``,
 import os
 import platform
 from dataclasses import dataclass, field, fields
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 from urllib.parse import urlsplit
 
+from ._stderr import say_once
 from .contract import MAX_RUNTIME_CHARS, PROJECT_KEY_RE
 
 ENV_PROJECT_KEY = "PIXEL_PROJECT_KEY"
@@ -55,11 +56,23 @@ class Options:
     spool_dir: Optional[str] = None
     spool_max_events: int = 1000
     spool_max_bytes: int = 10_000_000
+    #: Replace obvious secrets in messages, extra fields and source lines.
+    scrub: bool = True
+    #: More key names whose values are secrets (e.g. ``"ssn"``).
+    scrub_keys: Tuple[str, ...] = ()
+    #: More regular expressions whose matches are secrets.
+    scrub_patterns: Tuple[str, ...] = ()
+    #: ``before_send(event) -> event | None``: edit or drop each event (or a
+    #: ``"module:function"`` path to one), called on the delivery thread.
+    before_send: Optional[Union[Callable[[Dict[str, Any]], Any], str]] = None
+    #: Fraction of events sent, 0.0 to 1.0, decided on the caller's thread.
+    sample_rate: float = 1.0
     #: Accepted for compatibility with ez-pixel 0.1.0; has no effect.
     capture_console_errors: bool = True
 
 
-_TUPLE_FIELDS = {"in_app_include", "in_app_exclude"}
+_TUPLE_FIELDS = {"in_app_include", "in_app_exclude", "scrub_keys", "scrub_patterns"}
+_AS_GIVEN_FIELDS = {"before_send"}
 
 
 def mask_key(key: str) -> str:
@@ -68,6 +81,8 @@ def mask_key(key: str) -> str:
 
 
 def _coerce(name: str, value: Any, default: Any) -> Any:
+    if name in _AS_GIVEN_FIELDS or value is None:
+        return value
     if name in _TUPLE_FIELDS:
         if isinstance(value, str):
             value = value.split(",")
@@ -112,7 +127,23 @@ def _check_url(url: Optional[str]) -> str:
         )
     if not host:
         raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: it has no host")
+    if parts.scheme == "http" and not _is_loopback(host):
+        say_once(
+            f"plain-http:{host}",
+            f"sending events to {host} over plain http: anyone on the way can read them; use https",
+        )
     return str(url)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def make_options(
@@ -143,4 +174,7 @@ def make_options(
         values[name] = _coerce(name, value, getattr(defaults, name))
     if "project_root" in values:
         values["project_root"] = os.path.abspath(values["project_root"])
+    rate = values.get("sample_rate", 1.0)
+    if not 0.0 <= rate <= 1.0:
+        raise ValueError(f"ez-pixel: sample_rate must be between 0.0 and 1.0, not {rate!r}")
     return Options(**values)

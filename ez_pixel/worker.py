@@ -23,6 +23,7 @@ import weakref
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Callable, Deque, Dict, Optional, Set, Tuple
 
+from ._stderr import say
 from .capture import Capture
 from .options import Options, mask_key
 from .retry import Backoff, is_permanent, is_success
@@ -53,13 +54,12 @@ UNTRUSTED = "tls_untrusted"
 STOPPED = "shutdown"
 
 
-def say(message: str) -> None:
-    """One line on stderr from the SDK itself; never raises."""
-    try:
-        sys.stderr.write(f"ez-pixel: {message}\n")
-        sys.stderr.flush()
-    except Exception:
-        pass
+class Drop(Exception):
+    """Raised by ``prepare`` when an event must not be sent; ``reason`` is counted."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _signature(capture: Capture) -> Tuple[object, ...]:
@@ -272,7 +272,6 @@ class Worker:
     def _deliver(self, capture: Capture) -> None:
         body = self._prepare_safely(capture)
         if body is None:
-            self.counts["dropped_invalid"] += 1
             return
         self._in_flight = body
         outcome = self._send(body, capture.type_name)
@@ -304,7 +303,8 @@ class Worker:
                     self._queue.appendleft(capture)
                 self._disable_spool()
                 break
-            self.counts["spooled" if item is not None else "dropped_invalid"] += 1
+            if item is not None:
+                self.counts["spooled"] += 1
             self._finish()
         self._begin_replay()
         self._pause(self._backoff.delay(self._failures))
@@ -312,7 +312,7 @@ class Worker:
 
     def _disable_spool(self) -> None:
         if self._spool is not None:
-            self._warn_once(3, f"cannot write to spool_dir {self._spool.directory}; not spooling")
+            self.warn_once(3, f"cannot write to spool_dir {self._spool.directory}; not spooling")
         self._spool = None
 
     def _replay_one(self, spool: "Spool") -> None:
@@ -343,11 +343,18 @@ class Worker:
                 self._wake.notify_all()
 
     def _prepare_safely(self, capture: Capture) -> Optional[bytes]:
+        """The body, or None after counting why there is none."""
         try:
-            return self._prepare(capture)
+            body = self._prepare(capture)
+        except Drop as drop:
+            self.counts[f"dropped_{drop.reason}"] += 1
+            return None
         except Exception:
             self.counts["internal_errors"] += 1
-            return None
+            body = None
+        if body is None:
+            self.counts["dropped_invalid"] += 1
+        return body
 
     def _send(self, body: bytes, what: str) -> str:
         """POST ``body`` until it is stored, refused, or out of retries; the outcome."""
@@ -371,17 +378,17 @@ class Worker:
                 self._warn_rejected(answer)
                 return f"rejected_{answer.status}"
             if answer.failure == TLS:
-                self._warn_once(0, f"{answer.error} (event dropped; see the ca_certs option)")
+                self.warn_once(0, f"{answer.error} (event dropped; see the ca_certs option)")
                 return UNTRUSTED
             self._failures += 1
             if answer.failure == NOT_CONNECTED:
-                self._warn_once(1, f"cannot reach {self._options.ingest_url}: {answer.error}")
+                self.warn_once(1, f"cannot reach {self._options.ingest_url}: {answer.error}")
                 if self._spool is not None:
                     return UNREACHABLE
             else:  # the server saw this event and failed: that spends its budget
                 attempts += 1
                 if self._backoff.gives_up(attempts):
-                    self._warn_once(2, f"an event was dropped after {attempts - 1} retries")
+                    self.warn_once(2, f"an event was dropped after {attempts - 1} retries")
                     return EXHAUSTED
             self.counts["retried"] += 1
             if self._pause(self._backoff.delay(self._failures, answer.retry_after)):
@@ -404,9 +411,10 @@ class Worker:
             413: "an event was too large for the server",
         }
         hint = hints.get(answer.status, f"the server answered {answer.status}")
-        self._warn_once(answer.status, f"{hint}: {answer.body.strip()[:200]} (event dropped)")
+        self.warn_once(answer.status, f"{hint}: {answer.body.strip()[:200]} (event dropped)")
 
-    def _warn_once(self, status: int, message: str) -> None:
+    def warn_once(self, status: int, message: str) -> None:
+        """Say ``message`` once per cause (``status`` and its first words) for this worker."""
         cause = (status, message[:40])
         if cause not in self._warned:
             self._warned.add(cause)

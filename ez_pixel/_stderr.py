@@ -1,0 +1,22 @@
+"""The SDK's own voice: one line on stderr, never through logging (no recursion)."""
+
+import sys
+from typing import Set
+
+_said_once: Set[str] = set()
+
+
+def say(message: str) -> None:
+    """Write ``ez-pixel: <message>`` to stderr; never raises."""
+    try:
+        sys.stderr.write(f"ez-pixel: {message}\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def say_once(key: str, message: str) -> None:
+    """:func:`say`, at most once per process for ``key``."""
+    if key not in _said_once:
+        _said_once.add(key)
+        say(message)
