@@ -5,15 +5,18 @@ import sys
 import threading
 from typing import Any, Dict, Optional
 
+from .capture import safe_str
 from .client import Client, active_client, current_client, set_active
 from .contract import LEVELS
 from .handler import PixelHandler
 from .hooks import Hooks
+from .integrations import Integrations
 from .options import make_options
 
 _lock = threading.Lock()
 _hooks: Optional[Hooks] = None
 _handler: Optional[PixelHandler] = None
+_integrations: Optional[Integrations] = None
 
 
 def init_pixel(
@@ -36,7 +39,7 @@ def init_pixel(
     unknown option, and ``RuntimeError`` when already initialised (call
     :func:`close_pixel` first).
     """
-    global _hooks, _handler
+    global _hooks, _handler, _integrations
     with _lock:
         if active_client() is not None:
             raise RuntimeError("ez-pixel is already initialized; call close_pixel() first")
@@ -46,6 +49,7 @@ def init_pixel(
         if not any(isinstance(handler, PixelHandler) for handler in root.handlers):
             _handler = PixelHandler(logging.ERROR)
             root.addHandler(_handler)
+        _integrations = Integrations(_handler)
         set_active(client)
         return client
 
@@ -60,8 +64,9 @@ def report_pixel(
     alongside its text. ``level`` is ``"error"``, ``"warning"`` or ``"fatal"``;
     anything else raises ``ValueError``.
     """
-    if level not in LEVELS:
-        raise ValueError(f"ez-pixel: level must be one of {', '.join(LEVELS)}, not {level!r}")
+    if not isinstance(level, str) or level not in LEVELS:
+        shown = safe_str(level, 50)
+        raise ValueError(f"ez-pixel: level must be one of {', '.join(LEVELS)}, not {shown!r}")
     client = current_client()
     if client is None:
         return None
@@ -71,7 +76,7 @@ def report_pixel(
             error, level, message=message, manual=True, call_site=call_site
         )
     return client.capture_message(
-        message, level, call_site=call_site, group=str(message)[:200], manual=True
+        message, level, call_site=call_site, group=safe_str(message, 200), manual=True
     )
 
 
@@ -90,7 +95,7 @@ def close_pixel(timeout: Optional[float] = None) -> None:
     Restores the hooks it replaced, detaches its handler and stops the worker.
     Idempotent, and harmless without ``init_pixel``.
     """
-    global _hooks, _handler
+    global _hooks, _handler, _integrations
     with _lock:
         client = active_client()
         if client is None:
@@ -102,6 +107,9 @@ def close_pixel(timeout: Optional[float] = None) -> None:
         if _handler is not None:
             logging.getLogger().removeHandler(_handler)
             _handler = None
+        if _integrations is not None:
+            _integrations.remove()
+            _integrations = None
         client.close(timeout)
 
 

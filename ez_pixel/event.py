@@ -129,7 +129,7 @@ class EventBuilder:
             parts.append(capture.group)
         if culprit is not None:
             frame = stack[culprit]
-            text = self._frames.line_text(capture.frames[culprit][0].co_filename, frame["line"])
+            text = self._frames.line_text(capture.frames[culprit])
             # Without source text, the line number is the best stable locator left.
             parts += [frame["file"], frame["fn"], text or str(frame["line"])]
         elif capture.group is None:
@@ -142,8 +142,7 @@ class EventBuilder:
         if culprit is None or not stack[culprit]["in_app"]:
             return None
         frame = stack[culprit]
-        code = capture.frames[culprit][0]
-        found = self._frames.context(code.co_filename, frame["line"], self._options.context_lines)
+        found = self._frames.context(capture.frames[culprit], self._options.context_lines)
         if found is None:
             return None
         start, lines = found

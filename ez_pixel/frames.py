@@ -143,15 +143,18 @@ class FrameResolver:
         if not found or found[0] != lineno or found[2] is None:
             return 0
         byte_offset: int = found[2]
-        lines = FrameResolver.source(code.co_filename)
+        lines = FrameResolver.source(code.co_filename, raw[3])
         if lines and 0 < lineno <= len(lines):
             prefix = lines[lineno - 1].encode("utf-8", "replace")[:byte_offset]
             return len(prefix.decode("utf-8", "replace")) + 1
         return byte_offset + 1
 
     @staticmethod
-    def source(filename: str) -> Optional[List[str]]:
-        """The file's lines, decoded leniently; None when it cannot be read."""
+    def source(filename: str, module: str = "") -> Optional[List[str]]:
+        """The file's lines, decoded leniently; None when it cannot be read.
+
+        Files inside zip archives (zipimport) are read through their module's loader.
+        """
         if not filename or filename.startswith("<"):
             return None
         try:
@@ -164,23 +167,37 @@ class FrameResolver:
             with open(filename, "rb") as handle:
                 data = handle.read(4_000_000)
         except (OSError, ValueError):
-            return None
+            return _loader_source(module)
         if b"\0" in data:
             return None
         return data.decode("utf-8", "replace").splitlines(True)
 
-    def line_text(self, filename: str, lineno: int) -> str:
-        """The stripped source line, or '' when it is not available."""
-        lines = self.source(filename)
+    def line_text(self, raw: RawFrame) -> str:
+        """The stripped source line of ``raw``, or '' when it is not available."""
+        code, lineno, _, module = raw
+        lines = self.source(code.co_filename, module)
         if not lines or not 0 < lineno <= len(lines):
             return ""
         return lines[lineno - 1].strip()[:MAX_LINE_CHARS]
 
-    def context(self, filename: str, lineno: int, window: int) -> Optional[Tuple[int, List[str]]]:
-        """``(first line number, lines)`` around ``lineno``, or None."""
-        lines = self.source(filename)
+    def context(self, raw: RawFrame, window: int) -> Optional[Tuple[int, List[str]]]:
+        """``(first line number, lines)`` around the line of ``raw``, or None."""
+        code, lineno, _, module = raw
+        lines = self.source(code.co_filename, module)
         if not lines or not 0 < lineno <= len(lines):
             return None
         start = max(1, lineno - window)
         chosen = lines[start - 1 : lineno + window]
         return start, [line.rstrip("\r\n")[:MAX_LINE_CHARS] for line in chosen]
+
+
+def _loader_source(module: str) -> Optional[List[str]]:
+    loaded = sys.modules.get(module) if module else None
+    get_source = getattr(getattr(loaded, "__loader__", None), "get_source", None)
+    if get_source is None:
+        return None
+    try:
+        text = get_source(module)
+    except Exception:
+        return None
+    return text.splitlines(True) if isinstance(text, str) else None

@@ -4,6 +4,7 @@ import importlib
 import linecache
 import logging
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,41 @@ def test_exception_refusing_attributes(pixel: Any, collector: Any) -> None:
         log.exception("frozen")
     (event,) = accepted(collector, 1)
     assert event["type"].endswith("Frozen")
+
+
+def test_frames_from_vanished_binary_and_zipped_sources(
+    tmp_path: Path, pixel: Any, collector: Any
+) -> None:
+    (tmp_path / "vanishing.py").write_text("def boom():\n    raise OSError('gone')\n")
+    (tmp_path / "binary.py").write_text("def boom():\n    raise OSError('bin')\n")
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("zipped.py", "def boom():\n    raise OSError('zipped')\n")
+    sys.path[:0] = [str(tmp_path), str(archive)]
+    pixel(project_root=str(tmp_path))
+    log = logging.getLogger("tests.fuzz.files")
+    log.propagate = False
+    log.addHandler(ez_pixel.PixelHandler())
+    try:
+        import binary  # type: ignore[import-not-found]
+        import vanishing  # type: ignore[import-not-found]
+        import zipped  # type: ignore[import-not-found]
+
+        (tmp_path / "vanishing.py").unlink()
+        (tmp_path / "binary.py").write_bytes(b"\x7fELF\x00\x01\xff" * 100)  # replaced on disk
+        for module in (vanishing, binary, zipped):
+            try:
+                module.boom()
+            except OSError:
+                log.exception("source trouble")
+        vanished, binary_event, zipped_event = collector.wait_for(3)
+    finally:
+        del sys.path[:2]
+        for name in ("vanishing", "binary", "zipped"):
+            sys.modules.pop(name, None)
+    for event in (vanished, binary_event, zipped_event):
+        assert_valid(event)
+    assert vanished["code_context"] is None and vanished["stack"][0]["file"] == "vanishing.py"
+    assert binary_event["stack"][0]["fn"] == "boom" and binary_event["code_context"] is None
+    assert zipped_event["code_context"]["lines"][1].strip() == "raise OSError('zipped')"
+    assert not zipped_event["stack"][0]["file"].startswith("/")
