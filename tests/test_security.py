@@ -145,3 +145,41 @@ def test_keyboard_interrupt_logged_on_purpose_is_reported(pixel: Any, events: An
         log.exception("operator stopped the import")
     (event,) = events(1)
     assert event["type"] == "KeyboardInterrupt"
+
+
+def test_collector_survives_junk_and_still_serves_honest_clients(collector: Any) -> None:
+    import json
+    import socket
+    import urllib.request
+
+    from conftest import make_event
+
+    host, port = "127.0.0.1", collector.port
+    slow = [socket.create_connection((host, port)) for _ in range(5)]
+    for sock in slow:  # slow-loris: half a request line each, then silence
+        sock.sendall(b"POST /ingest HTTP/1.1\r\nContent-Le")
+    junk = [
+        b"\x00\xff\x16\x03\x01 not http at all\r\n\r\n",
+        b"POST /ingest HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n",
+        b"POST /ingest HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+        b"GET /api/errors/1%27%20OR%201=1-- HTTP/1.1\r\n\r\n",
+        b'POST /ingest HTTP/1.1\r\nContent-Length: 9\r\n\r\n{"a": [[[',
+    ]
+    for payload in junk:
+        with socket.create_connection((host, port), timeout=5) as sock:
+            sock.sendall(payload)
+            sock.recv(4096)
+    sneaky = make_event(message="'); DROP TABLE groups; --", type="<script>alert(1)</script>")
+    request = urllib.request.Request(
+        collector.ingest_url,
+        data=json.dumps(sneaky).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        assert answer.status == 200
+    with urllib.request.urlopen(f"{collector.url}/api/errors", timeout=5) as answer:
+        (group,) = json.loads(answer.read())
+    assert group["message"] == "'); DROP TABLE groups; --"
+    assert group["type"] == "<script>alert(1)</script>"
+    for sock in slow:
+        sock.close()
