@@ -150,6 +150,8 @@ def group_summary(exc: BaseException) -> str:
 
 def combine_message(log_message: Optional[str], exc_text: str) -> str:
     """The log message and the exception's text, once each."""
+    if log_message:  # "Exception in ASGI application\n" (uvicorn) must not end in a newline
+        log_message = log_message.rstrip()
     if not log_message or log_message == exc_text:
         text = exc_text
     elif not exc_text or exc_text in log_message:

@@ -1,12 +1,14 @@
 """``PixelHandler``: the logging handler at the core of ez-pixel."""
 
 import logging
+import sys
 import threading
 import weakref
-from typing import Any, Optional, Union
+from typing import Any, Dict, Optional, Union
 
 from .capture import find_caller
 from .client import Client, current_client
+from .frameworks import is_client_error, request_of
 from .options import make_options
 from .worker import sdk_thread
 
@@ -45,6 +47,17 @@ def _template(record: logging.LogRecord) -> str:
         return f"{record.name}\x1f{record.msg!s}"[:1000]
     except Exception:
         return record.name
+
+
+def _structlog_view(record: logging.LogRecord) -> Any:
+    """How ``ez_pixel.structlog`` reads a record structlog made; None for the rest."""
+    if "structlog" not in sys.modules:  # no structlog, no structlog records
+        return None
+    try:
+        from .structlog import record_view
+    except ImportError:
+        return None
+    return record_view(record)
 
 
 class PixelHandler(logging.Handler):
@@ -105,14 +118,26 @@ class PixelHandler(logging.Handler):
             sdk_thread.active = False
 
     def _report(self, client: Client, record: logging.LogRecord, level: str) -> None:
-        extra = {"logger": record.name}
+        if not client.options.report_client_errors and is_client_error(record):
+            return
+        extra: Dict[str, Any] = {"logger": record.name}
+        request = request_of(record)
+        if request is not None:
+            extra["request"] = request
         exc_info = record.exc_info
+        view = _structlog_view(record)
+        if view is not None:
+            if view.skip:  # a PixelProcessor has dealt with this log call
+                return
+            exc_info = exc_info or view.exc_info
+            extra.update(view.extra)
+        message = view.message if view is not None else _record_message(record)
         if exc_info and exc_info[1] is not None:
             client.capture_exception(
                 exc_info[1],
                 level,
                 tb=exc_info[2],
-                message=_record_message(record),
+                message=message,
                 extra=extra,
             )
             return
@@ -121,10 +146,11 @@ class PixelHandler(logging.Handler):
             return
         _last_record.ref = weakref.ref(record)
         client.capture_message(
-            _record_message(record),
+            message,
             level,
-            call_site=find_caller(record.pathname, record.lineno, depth=3),
-            group=_template(record),
+            call_site=(view and view.call_site)
+            or find_caller(record.pathname, record.lineno, depth=3),
+            group=view.group if view is not None else _template(record),
             extra=extra,
         )
 

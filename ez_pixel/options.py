@@ -56,6 +56,8 @@ class Options:
     spool_dir: Optional[str] = None
     spool_max_events: int = 1000
     spool_max_bytes: int = 10_000_000
+    #: Also report records about responses below 500 (Django's 404s, DisallowedHost).
+    report_client_errors: bool = False
     #: Replace obvious secrets in messages, extra fields and source lines.
     scrub: bool = True
     #: More key names whose values are secrets (e.g. ``"ssn"``).
