@@ -27,8 +27,10 @@ class SiteCode:
         self.co_qualname = name
 
 
-#: One frame as captured: code object, line number, last instruction, module name.
-RawFrame = Tuple[Union[CodeType, SiteCode], int, int, str]
+#: One frame as captured: code object, line number, last instruction, and the
+#: frame's globals (a module's namespace, alive anyway; read for ``__name__``
+#: on the worker, which is cheaper than reading it here for every frame).
+RawFrame = Tuple[Union[CodeType, SiteCode], int, int, Any]
 
 #: Frames kept from each end of a deeper stack (a RecursionError has ~1,000).
 KEEP_INNER = 80
@@ -161,8 +163,10 @@ def combine_message(log_message: Optional[str], exc_text: str) -> str:
     return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
 
 
-def _module(frame: FrameType) -> str:
-    name = frame.f_globals.get("__name__")
+def module_name(raw: RawFrame) -> str:
+    """The ``__name__`` of the module a captured frame ran in, or ''."""
+    namespace = raw[3]
+    name = namespace.get("__name__") if isinstance(namespace, dict) else namespace
     return name if isinstance(name, str) else ""
 
 
@@ -183,7 +187,7 @@ def frames_from_traceback(
     frames: List[RawFrame] = []
     while tb is not None:
         frame = tb.tb_frame
-        frames.append((frame.f_code, tb.tb_lineno or 0, tb.tb_lasti, _module(frame)))
+        frames.append((frame.f_code, tb.tb_lineno or 0, tb.tb_lasti, frame.f_globals))
         tb = tb.tb_next
     frames.reverse()
     if limit:
@@ -195,7 +199,7 @@ def frames_from_frame(frame: Optional[FrameType]) -> Tuple[List[RawFrame], int]:
     """The stack from ``frame`` outwards, innermost first, and how many were cut."""
     frames: List[RawFrame] = []
     while frame is not None:
-        frames.append((frame.f_code, frame.f_lineno or 0, frame.f_lasti, _module(frame)))
+        frames.append((frame.f_code, frame.f_lineno or 0, frame.f_lasti, frame.f_globals))
         frame = frame.f_back
     return _trim(frames)
 

@@ -13,7 +13,7 @@ import sys
 import sysconfig
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .capture import RawFrame
+from .capture import RawFrame, module_name
 
 #: Longest source line kept in an event; longer ones are cut.
 MAX_LINE_CHARS = 300
@@ -118,8 +118,8 @@ class FrameResolver:
 
     def wire_frame(self, raw: RawFrame) -> Dict[str, object]:
         """One frame as the server expects it: ``{file, line, col, fn, in_app}``."""
-        code, lineno, _, module = raw
-        file, in_app = self.describe(code.co_filename, module)
+        code, lineno, _, _ = raw
+        file, in_app = self.describe(code.co_filename, module_name(raw))
         fn = getattr(code, "co_qualname", None) or code.co_name
         return {
             "file": file,
@@ -143,7 +143,7 @@ class FrameResolver:
         if not found or found[0] != lineno or found[2] is None:
             return 0
         byte_offset: int = found[2]
-        lines = FrameResolver.source(code.co_filename, raw[3])
+        lines = FrameResolver.source(code.co_filename, module_name(raw))
         if lines and 0 < lineno <= len(lines):
             prefix = lines[lineno - 1].encode("utf-8", "replace")[:byte_offset]
             return len(prefix.decode("utf-8", "replace")) + 1
@@ -174,16 +174,16 @@ class FrameResolver:
 
     def line_text(self, raw: RawFrame) -> str:
         """The stripped source line of ``raw``, or '' when it is not available."""
-        code, lineno, _, module = raw
-        lines = self.source(code.co_filename, module)
+        code, lineno, _, _ = raw
+        lines = self.source(code.co_filename, module_name(raw))
         if not lines or not 0 < lineno <= len(lines):
             return ""
         return lines[lineno - 1].strip()[:MAX_LINE_CHARS]
 
     def context(self, raw: RawFrame, window: int) -> Optional[Tuple[int, List[str]]]:
         """``(first line number, lines)`` around the line of ``raw``, or None."""
-        code, lineno, _, module = raw
-        lines = self.source(code.co_filename, module)
+        code, lineno, _, _ = raw
+        lines = self.source(code.co_filename, module_name(raw))
         if not lines or not 0 < lineno <= len(lines):
             return None
         start = max(1, lineno - window)

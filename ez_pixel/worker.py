@@ -106,6 +106,7 @@ class Worker:
         self._failures = 0  # consecutive, across events: the backoff is the worker's
         self._in_flight: Optional[bytes] = None
         self._thread: Optional[threading.Thread] = None
+        self._idle = False  # the worker waits for work: a submit must wake it
         self._transport: Optional[Transport] = None
 
     # -- the caller's side ------------------------------------------------
@@ -132,7 +133,8 @@ class Worker:
             self.counts["queued"] += 1
             if self._thread is None:
                 self._start()
-            self._wake.notify()
+            elif self._idle:
+                self._wake.notify_all()  # all: a flush() may be waiting on the same condition
         return True
 
     def count(self, name: str) -> None:
@@ -218,7 +220,9 @@ class Worker:
                     continue
                 with self._lock:
                     while not self._queue and not self._stopping and not self._replay:
+                        self._idle = True
                         self._wake.wait()
+                        self._idle = False
                     if self._stopping or not self._queue:
                         continue
                     capture = self._queue.popleft()
