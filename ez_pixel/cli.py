@@ -326,9 +326,16 @@ def _run_show(args: argparse.Namespace) -> int:
 
 def _registrars() -> List[Registrar]:
     """Every subcommand's ``register`` function, in ``--help`` order."""
-    from ez_pixel import cli_demo, cli_sendtest
+    from ez_pixel import cli_demo, cli_install, cli_sendtest
 
-    return [cli_demo.register, _add_serve, _add_errors, _add_show, cli_sendtest.register]
+    return [
+        cli_demo.register,
+        _add_serve,
+        _add_errors,
+        _add_show,
+        cli_sendtest.register,
+        cli_install.register,
+    ]
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -2,10 +2,10 @@
 
 import argparse
 import json
-from typing import TYPE_CHECKING, Any, Dict
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from .client import Client
-from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, make_options
+from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
 from .retry import is_success
 
 if TYPE_CHECKING:
@@ -43,15 +43,8 @@ def _describe(status: int, answer: Dict[str, Any], raw: str) -> str:
     return f"HTTP {status}: {answer.get('error') or raw.strip()[:200]}"
 
 
-def run_send_test(args: argparse.Namespace) -> int:
-    """Send the test event; 0 when stored, 1 when refused or unreachable, 2 for bad input."""
-    from .cli import CliError
-    from .transport import Transport
-
-    try:
-        options = make_options(args.project_key, args.ingest_url)
-    except (ValueError, TypeError) as exc:
-        raise CliError(str(exc).replace("ez-pixel: ", ""), code=2) from None
+def prepare_test_event(options: Options) -> Tuple[bytes, str]:
+    """Build the test event through the real SDK path; return ``(body, event_id)``."""
     client = Client(options)
     try:
         raise PixelSendTestError("ez-pixel send-test: if you can read this, reporting works")
@@ -59,21 +52,57 @@ def run_send_test(args: argparse.Namespace) -> int:
         capture = client.exception_capture(exc, "error", manual=True)
     body = client.prepare(capture)
     assert body is not None
-    event_id = json.loads(body)["event_id"]
-    print(f"sending test event {event_id} to {options.ingest_url}")
+    return body, str(json.loads(body)["event_id"])
+
+
+def post_test_event(options: Options, body: bytes) -> Tuple[int, str]:
+    """POST ``body`` with the SDK's transport: ``(status, what happened)``, 0 if unreachable."""
+    from .transport import Transport
+
     transport = Transport(options)
     try:
         answer = transport.post(body)
     finally:
         transport.close()
     if answer.status == 0:
-        raise CliError(f"could not reach {options.ingest_url}: {answer.error}")
+        return 0, f"could not reach {options.ingest_url}: {answer.error}"
     try:
         parsed = json.loads(answer.body)
     except ValueError:
         parsed = {}
-    text = _describe(answer.status, parsed if isinstance(parsed, dict) else {}, answer.body)
+    return answer.status, _describe(
+        answer.status, parsed if isinstance(parsed, dict) else {}, answer.body
+    )
+
+
+def send_test_event(
+    project_key: Optional[str] = None, ingest_url: Optional[str] = None
+) -> Tuple[bool, str]:
+    """Send one test event; ``(stored, the server's answer in words)``.
+
+    Missing arguments come from ``PIXEL_PROJECT_KEY``/``PIXEL_INGEST_URL``.
+    Raises ``ValueError`` for a malformed key or URL.
+    """
+    options = make_options(project_key, ingest_url)
+    body, event_id = prepare_test_event(options)
+    status, text = post_test_event(options, body)
+    return is_success(status), f"test event {event_id}: {text}"
+
+
+def run_send_test(args: argparse.Namespace) -> int:
+    """Send the test event; 0 when stored, 1 when refused or unreachable, 2 for bad input."""
+    from .cli import CliError
+
+    try:
+        options = make_options(args.project_key, args.ingest_url)
+    except (ValueError, TypeError) as exc:
+        raise CliError(str(exc).replace("ez-pixel: ", ""), code=2) from None
+    body, event_id = prepare_test_event(options)
+    print(f"sending test event {event_id} to {options.ingest_url}")
+    status, text = post_test_event(options, body)
+    if status == 0:
+        raise CliError(text)
     print(text)
-    if not is_success(answer.status):
+    if not is_success(status):
         raise CliError(f"the event was not stored ({text})")
     return 0

@@ -1,0 +1,381 @@
+"""``ez-pixel install [PATH]``: add ez-pixel to a project, wire it in, and prove it works.
+
+Finds the project's packaging and kind, adds the dependency, wires the
+smallest correct integration, gets a project key (``--project-key``, the one
+``PATH/.env`` already has, or a new one registered with the server), writes it
+to ``PATH/.env``, then sends a test event through the real SDK. Every edit is
+shown as a unified diff; ``--dry-run`` shows them and writes nothing. Running
+it again changes nothing. The pieces live in :mod:`ez_pixel.install`.
+"""
+
+import argparse
+import sys
+import urllib.parse
+from typing import TYPE_CHECKING, List, Optional, TextIO, Tuple
+
+from .contract import PROJECT_KEY_RE
+from .install.deps import (
+    PACKAGE,
+    Packaging,
+    Requirement,
+    add_dependency,
+    find_packaging,
+    normalize,
+)
+from .install.detect import KINDS, Candidate, Detection, Sources, detect
+from .install.files import Change, InstallError, Pending, Project, write_change
+from .install.keys import (
+    DEFAULT_INGEST_URL,
+    ENV_FILE,
+    env_change,
+    env_values,
+    gitignore_step,
+    register_project,
+    server_of,
+)
+from .install.wiring import Step, init_block, wire_django_logging, wire_init, wire_structlog
+from .options import ENV_INGEST_URL, ENV_PROJECT_KEY
+
+if TYPE_CHECKING:
+    from .cli import Subparsers
+
+PLACEHOLDER_KEY = "<key from the server>"
+DESCRIPTION = """\
+Add ez-pixel to the project at PATH: find its packaging and its kind (Django,
+Flask, FastAPI/Starlette, Celery, or a plain entry point), add the dependency,
+wire the smallest correct integration (configured by PIXEL_PROJECT_KEY and
+PIXEL_INGEST_URL), get a project key (--project-key, PATH/.env, or a new one
+registered with the server), write it to PATH/.env, and send a test event.
+
+Every change is shown as a unified diff; --dry-run writes nothing. Running it
+again changes nothing. Exit status: 0 done and verified, 1 something is left
+for you (marked !) or the test event failed, 2 bad arguments."""
+_WHY = {
+    "flask": "Flask app module",
+    "fastapi": "FastAPI/Starlette app module",
+    "celery": "Celery app module",
+    "plain": "entry point",
+    "django": "Django, before the application is created",
+}
+
+
+def register(subparsers: "Subparsers") -> None:
+    """Add the ``install`` subcommand."""
+    parser = subparsers.add_parser(
+        "install",
+        help="add ez-pixel to a project: dependency, wiring, key, test event",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("path", nargs="?", default=".", help="the project (default: .)")
+    parser.add_argument(
+        "--ingest-url",
+        help=f"where events go (default: {ENV_INGEST_URL} in PATH/.env, else {DEFAULT_INGEST_URL})",
+    )
+    parser.add_argument(
+        "--project-key",
+        help="use this key instead of registering the project with the server",
+    )
+    parser.add_argument(
+        "--kind",
+        action="append",
+        choices=KINDS,
+        help="wire this kind (repeatable) instead of asking when several are found",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print every change as a diff; write nothing"
+    )
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="do not ask: take the most likely answers"
+    )
+    parser.set_defaults(run=run_install)
+
+
+# -- asking --------------------------------------------------------------------------
+
+
+def _ask(question: str, stdin: TextIO) -> Optional[str]:
+    """One answer from the terminal, or None at end of input."""
+    print(question, end="", flush=True)
+    line = stdin.readline()
+    return line.strip() if line else None
+
+
+def choose(detection: Detection, args: argparse.Namespace, stdin: TextIO) -> List[Candidate]:
+    """The kinds to wire: ``--kind``, the only one found, or a choice among several."""
+    from .cli import EXIT_USAGE, CliError
+
+    if args.kind:
+        found = {c.kind: c for c in detection.candidates}
+        missing = [kind for kind in args.kind if kind not in found]
+        if missing:
+            have = ", ".join(c.kind for c in detection.candidates) or "nothing"
+            raise CliError(f"--kind {missing[0]}: not found here (found: {have})", EXIT_USAGE)
+        return [found[kind] for kind in dict.fromkeys(args.kind)]
+    frameworks = detection.frameworks
+    if len(frameworks) <= 1:
+        return frameworks or detection.candidates[:1]
+    best = frameworks[0]
+    also = f"--kind {' --kind '.join(c.kind for c in frameworks)} wires all of them"
+    if args.yes or not stdin.isatty():
+        why = "--yes" if args.yes else "no terminal to ask"
+        print(f"Several kinds found; {why}: wiring {best.label}, the most likely ({also}).")
+        return [best]
+    print("Several kinds found. Which should ez-pixel wire?")
+    for number, candidate in enumerate(frameworks, 1):
+        print(f"  {number}) {candidate.label}")
+    print(f"  {len(frameworks) + 1}) all of them")
+    for _ in range(3):
+        answer = _ask(f"Choice [1-{len(frameworks) + 1}, default 1]: ", stdin)
+        if answer is None or answer == "":
+            break
+        if answer.isdigit() and 1 <= int(answer) <= len(frameworks) + 1:
+            number = int(answer)
+            return frameworks if number > len(frameworks) else [frameworks[number - 1]]
+        print(f"  please answer a number from 1 to {len(frameworks) + 1}")
+    print(f"Wiring {best.label}, the most likely.")
+    return [best]
+
+
+def _confirm(args: argparse.Namespace, stdin: TextIO) -> bool:
+    if args.yes or not stdin.isatty():
+        return True
+    answer = _ask("Apply these changes? [Y/n] ", stdin)
+    return answer is not None and answer.lower() in ("", "y", "yes")
+
+
+# -- planning ------------------------------------------------------------------------
+
+
+def _wire(pending: Pending, candidate: Candidate) -> List[Step]:
+    steps: List[Step] = []
+    if candidate.kind == "django":
+        if candidate.settings is None:
+            steps.append(Step("Django settings module not found: LOGGING left alone", manual=True))
+        else:
+            steps.append(wire_django_logging(pending, candidate.settings))
+        targets = candidate.targets
+        if not targets:
+            steps.append(Step("no wsgi.py/asgi.py found: call ez_pixel.init_pixel()", manual=True))
+    else:
+        targets = candidate.targets[:1] if candidate.kind != "plain" else candidate.targets
+    for rel in targets:
+        steps.append(wire_init(pending, rel, _WHY[candidate.kind]))
+    return steps
+
+
+def _plan(
+    project: Project,
+    packaging: Packaging,
+    requirement: Requirement,
+    chosen: List[Candidate],
+    structlog_modules: List[str],
+) -> Tuple[Pending, List[Step]]:
+    """Every code and config change (not ``.env``): the dependency, the wiring, .gitignore."""
+    pending = Pending(project)
+    dependency = add_dependency(project, packaging, requirement)
+    if dependency.change is not None:
+        pending.text(dependency.change.rel)
+        pending.update(dependency.change.rel, dependency.change.new, dependency.message)
+        if packaging.lock_hint:
+            dependency.message += f"; {packaging.lock_hint}"
+    steps = [Step(dependency.message, dependency.change is not None, dependency.manual)]
+    for candidate in chosen:
+        steps.extend(_wire(pending, candidate))
+    if not chosen:
+        message = "nothing to wire found: call ez_pixel.init_pixel() where your program starts"
+        steps.append(Step(message, manual=True, snippet="\n".join(init_block())))
+    for rel in dict.fromkeys(structlog_modules):
+        steps.append(wire_structlog(pending, rel))
+    gitignore = gitignore_step(pending)
+    if gitignore is not None:
+        steps.append(gitignore)
+    return pending, steps
+
+
+def _structlog_reasons(detection: Detection, packaging: Packaging) -> List[str]:
+    reasons = list(detection.structlog[:3])
+    if "structlog" in packaging.names:
+        reasons.append("structlog is a dependency")
+    return reasons
+
+
+def _describe_found(packaging: Packaging, detection: Detection, structlog: List[str]) -> None:
+    print("Found:")
+    print(f"  packaging: {packaging.label}")
+    for candidate in detection.candidates:
+        print(f"  {candidate.label}: {'; '.join(candidate.reasons)}")
+    if not detection.candidates:
+        print("  no framework and no entry point (console script, __main__.py, script)")
+    if structlog:
+        print(f"  structlog: {'; '.join(structlog)}")
+
+
+def _key_and_url(args: argparse.Namespace, project: Project) -> Tuple[Optional[str], str, str]:
+    """``(key or None to register, ingest URL, where the key comes from)``."""
+    from .cli import EXIT_USAGE, CliError
+
+    present = env_values(project)
+    url = args.ingest_url or present.get(ENV_INGEST_URL) or DEFAULT_INGEST_URL
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise CliError(
+            f"invalid ingest URL {url!r}: expected http(s)://HOST[:PORT]/ingest", EXIT_USAGE
+        )
+    if args.project_key:
+        if not PROJECT_KEY_RE.match(args.project_key):
+            raise CliError(
+                f"not a project key (pk_test_... or pk_live_...): {args.project_key!r}", EXIT_USAGE
+            )
+        return args.project_key, url, "--project-key"
+    key = present.get(ENV_PROJECT_KEY)
+    if key and PROJECT_KEY_RE.match(key):
+        return key, url, ENV_FILE
+    return None, url, ""
+
+
+def _print_changes(changes: List[Change]) -> None:
+    for change in changes:
+        print()
+        sys.stdout.write(change.diff())
+    sys.stdout.flush()
+
+
+# -- running -------------------------------------------------------------------------
+
+
+def run_install(args: argparse.Namespace) -> int:
+    """Install ez-pixel into ``args.path``; 0 when done and verified, 1 when something is left."""
+    from .cli import EXIT_USAGE, CliError
+
+    stdin = sys.stdin
+    try:
+        project = Project(args.path)
+    except InstallError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    key, url, key_source = _key_and_url(args, project)
+    dry = args.dry_run
+    print(f"ez-pixel install: {project.root}" + (" (dry run: nothing is written)" if dry else ""))
+    packaging = find_packaging(project)
+    if normalize(packaging.project_name or "") == PACKAGE:
+        raise CliError(f"{project.root} is ez-pixel itself: nothing to install", EXIT_USAGE)
+    sources = Sources(project)
+    detection = detect(project, sources, packaging.scripts)
+    structlog = _structlog_reasons(detection, packaging)
+    _describe_found(packaging, detection, structlog)
+    notes = packaging.notes + sources.notes + detection.problems
+    chosen = choose(detection, args, stdin)
+    requirement = Requirement(extras=("structlog",) if structlog else ())
+    pending, steps = _plan(project, packaging, requirement, chosen, detection.structlog_modules)
+    env_key = key or PLACEHOLDER_KEY
+    env_plan, env_notes = env_change(project, [(ENV_PROJECT_KEY, env_key), (ENV_INGEST_URL, url)])
+    steps.extend(env_notes)
+    if env_plan is not None:
+        steps.extend(Step(reason, changed=True) for reason in env_plan.reasons)
+    changes = pending.changes() + ([env_plan] if env_plan else [])
+    _report_steps(steps, notes)
+    if key is None:
+        name = packaging.project_name or project.root.name
+        verb = "would register" if dry else "will register"
+        print(f"Key: {verb} project {name!r} with {server_of(url)} (POST /api/projects)")
+    else:
+        print(f"Key: {key[:10]}… from {key_source}")
+    if not changes:
+        print("\nNothing to change: ez-pixel is already installed here.")
+    else:
+        print(f"\n{'Would change' if dry else 'Changes'}:")
+        _print_changes(changes)
+        if key is None and env_plan is not None:
+            print(f"({PLACEHOLDER_KEY} is the key the server answers with.)")
+    manual = [step for step in steps if step.manual]
+    if dry:
+        print(f"\nDry run: nothing was written; then a test event would be sent to {url}.")
+        return 0
+    if changes and not _confirm(args, stdin):
+        print("Nothing was changed.")
+        return 1
+    if key is None:
+        key, changes = _register(project, packaging, url, changes, env_plan)
+    _write(project, changes)
+    if changes:
+        print(f"\nWrote {len(changes)} file{'s' if len(changes) != 1 else ''}.")
+    ok = _verify(key, url)
+    _next_steps(requirement, manual)
+    return 0 if ok and not manual else 1
+
+
+def _register(
+    project: Project,
+    packaging: Packaging,
+    url: str,
+    changes: List[Change],
+    env_plan: Optional[Change],
+) -> Tuple[str, List[Change]]:
+    from .cli import CliError
+
+    name = packaging.project_name or project.root.name
+    try:
+        answer = register_project(server_of(url), name)
+    except InstallError as exc:
+        raise CliError(f"{exc} (nothing was changed)") from None
+    key = str(answer["key"])
+    print(f"\nRegistered project {name!r} (id {answer.get('id')}) with {server_of(url)}")
+    print(f"  project key: {key} (written to {ENV_FILE})")
+    if answer.get("secret"):
+        print(f"  secret:      {answer['secret']}")
+        print("  The secret is shown this once and written nowhere: keep it somewhere safe.")
+    final, _ = env_change(project, [(ENV_PROJECT_KEY, key), (ENV_INGEST_URL, url)])
+    kept = [change for change in changes if change is not env_plan]
+    if final is not None:
+        sys.stdout.write("\n" + final.diff())
+        kept.append(final)
+    return key, kept
+
+
+def _write(project: Project, changes: List[Change]) -> None:
+    """Write every change; stop at the first failure, saying what was written before it."""
+    from .cli import CliError
+
+    for done, change in enumerate(changes):
+        try:
+            write_change(project, change)
+        except (OSError, InstallError) as exc:
+            written = ", ".join(c.rel for c in changes[:done]) or "nothing"
+            reason = getattr(exc, "strerror", None) or exc
+            message = f"cannot write {change.rel} ({reason}); written before it: {written}"
+            raise CliError(message) from None
+
+
+def _verify(key: str, url: str) -> bool:
+    from .cli_sendtest import send_test_event
+
+    print(f"\nVerify: sending a test event to {url} through the SDK")
+    try:
+        ok, text = send_test_event(key, url)
+    except ValueError as exc:
+        ok, text = False, str(exc)
+    print(f"  {'ok' if ok else 'FAILED'}: {text}")
+    return ok
+
+
+def _report_steps(steps: List[Step], notes: List[str]) -> None:
+    print("Plan:")
+    for step in steps:
+        print(f"  {step.mark} {step.message}")
+        if step.manual and step.snippet:
+            for line in step.snippet.splitlines():
+                print(f"      {line}")
+    for note in dict.fromkeys(notes):
+        print(f"  ! {note}")
+
+
+def _next_steps(requirement: Requirement, manual: List[Step]) -> None:
+    print("\nNext:")
+    print(f"  - install it: pip install '{requirement.pep508()}' (or your tool's sync)")
+    print(
+        f"  - ez-pixel reads {ENV_PROJECT_KEY} and {ENV_INGEST_URL} from the environment: "
+        f"load {ENV_FILE} when the app starts (docker compose env_file, python-dotenv, "
+        "`set -a; . ./.env; set +a`)"
+    )
+    if manual:
+        print(f"  - {len(manual)} step(s) marked ! above could not be done safely: they are yours")
