@@ -16,6 +16,21 @@ MAX_MESSAGE_CHARS = 4_096
 MAX_RUNTIME_CHARS = 64
 MAX_OCCURRED_AT_CHARS = 64
 
+#: The fields every event has; the server ignores any others (still counted in the cap).
+FIELDS = (
+    "event_id",
+    "project_key",
+    "fingerprint",
+    "type",
+    "message",
+    "stack",
+    "code_context",
+    "runtime",
+    "manual_report",
+    "level",
+    "occurred_at",
+)
+
 #: Levels the server accepts; anything else is a 400.
 LEVELS = ("error", "warning", "fatal")
 

@@ -13,7 +13,7 @@ import uuid
 from typing import Any, Dict, List, Optional
 
 from .capture import KEEP_INNER, Capture, RawFrame
-from .contract import MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
+from .contract import FIELDS, MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
 from .frames import FrameResolver
 from .options import Options
 from .scrub import Scrubber
@@ -236,18 +236,4 @@ _TRIMS = (
     _shorten_message,
     _innermost_only,
 )
-_WIRE_FIELDS = frozenset(
-    (
-        "event_id",
-        "project_key",
-        "fingerprint",
-        "type",
-        "message",
-        "stack",
-        "code_context",
-        "runtime",
-        "manual_report",
-        "level",
-        "occurred_at",
-    )
-)
+_WIRE_FIELDS = frozenset(FIELDS)

@@ -12,27 +12,13 @@ import threading
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Tuple
 
-from ez_pixel.contract import validate_event
+from ez_pixel.contract import FIELDS, validate_event
 
 #: New fingerprints a project may open before the server answers 429.
 DEFAULT_FINGERPRINT_CAP = 10_000
 
 #: The contract's fields; anything else in an event is kept as ``extra``.
-EVENT_FIELDS = frozenset(
-    (
-        "event_id",
-        "project_key",
-        "fingerprint",
-        "type",
-        "message",
-        "stack",
-        "code_context",
-        "runtime",
-        "manual_report",
-        "level",
-        "occurred_at",
-    )
-)
+EVENT_FIELDS = frozenset(FIELDS)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
