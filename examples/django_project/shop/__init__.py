@@ -1,0 +1,1 @@
+"""A tiny Django shop whose errors are reported by ez-pixel."""

@@ -1,0 +1,1 @@
+"""Tests against real frameworks: Django, Flask, FastAPI/uvicorn, Celery, asyncio, gunicorn."""
