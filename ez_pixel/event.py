@@ -10,7 +10,7 @@ import hashlib
 import json
 import time
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .capture import KEEP_INNER, Capture, RawFrame
 from .contract import FIELDS, MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
@@ -61,6 +61,8 @@ class EventBuilder:
         self._scrubber = (
             Scrubber(options.scrub_keys, options.scrub_patterns) if options.scrub else None
         )
+        #: (file, line) -> (first line number, scrubbed lines): a bug recurs at one place.
+        self._contexts: Dict[Tuple[str, int], Optional[Tuple[int, List[str]]]] = {}
 
     def build(self, capture: Capture) -> Event:
         """The complete wire event for ``capture``, not yet size-checked."""
@@ -98,9 +100,6 @@ class EventBuilder:
         event["message"] = scrubber.text(event["message"])
         for key in event.keys() - _WIRE_FIELDS:
             event[key] = scrubber.value(key, event[key])
-        context = event["code_context"]
-        if context:
-            context["lines"] = [scrubber.source_line(line) for line in context["lines"]]
 
     def _cause(self, type_name: str, message: str, raw: Optional[RawFrame]) -> Dict[str, Any]:
         """One chained exception: type, message, and where it was raised."""
@@ -142,16 +141,32 @@ class EventBuilder:
         if culprit is None or not stack[culprit]["in_app"]:
             return None
         frame = stack[culprit]
-        found = self._frames.context(capture.frames[culprit], self._options.context_lines)
+        raw = capture.frames[culprit]
+        key = (raw[0].co_filename, frame["line"])
+        if key not in self._contexts:
+            if len(self._contexts) >= 512:
+                self._contexts.clear()
+            self._contexts[key] = self._read_context(capture.frames[culprit])
+        found = self._contexts[key]
         if found is None:
             return None
         start, lines = found
         return {
             "file": frame["file"],
             "error_line": frame["line"],
-            "lines": [clean_text(line, 300) for line in lines],
+            "lines": list(lines),
             "start_line": start,
         }
+
+    def _read_context(self, raw: RawFrame) -> Optional[Tuple[int, List[str]]]:
+        found = self._frames.context(raw, self._options.context_lines)
+        if found is None:
+            return None
+        start, lines = found
+        lines = [clean_text(line, 300) for line in lines]
+        if self._scrubber is not None:
+            lines = [self._scrubber.source_line(line) for line in lines]
+        return start, lines
 
 
 def minimal(capture: Capture, options: Options) -> Event:

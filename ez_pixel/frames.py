@@ -62,6 +62,7 @@ class FrameResolver:
         self._exclude = tuple(in_app_exclude)
         self._stdlib = _stdlib_dirs()
         self._files: Dict[Tuple[str, str], Tuple[str, bool]] = {}
+        self._columns: Dict[Tuple[int, int, int], Tuple[object, int]] = {}
 
     def describe(self, filename: str, module: str) -> Tuple[str, bool]:
         """The portable path of ``filename`` and whether it is application code."""
@@ -124,10 +125,20 @@ class FrameResolver:
         return {
             "file": file,
             "line": lineno,
-            "col": self.column(raw),
+            "col": self._cached_column(raw),
             "fn": str(fn)[:MAX_NAME_CHARS],
             "in_app": in_app,
         }
+
+    def _cached_column(self, raw: RawFrame) -> int:
+        code, lineno, lasti, _ = raw
+        key = (id(code), lasti, lineno)
+        found = self._columns.get(key)
+        if found is None or found[0] is not code:  # the identity check guards against id reuse
+            if len(self._columns) >= 4096:
+                self._columns.clear()
+            found = self._columns[key] = (code, self.column(raw))
+        return found[1]
 
     @staticmethod
     def column(raw: RawFrame) -> int:

@@ -34,7 +34,7 @@ DEFAULT_KEYS = (
 #: Strings that are secrets whatever key they sit under.
 DEFAULT_PATTERNS = (
     r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-    r"(?i)\bbearer\s+[A-Za-z0-9\-._~+/]{8,}=*",
+    r"\b(?i:bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*",
     r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
     r"\b(?:sk|rk|pk)_live_[0-9A-Za-z]{8,}\b",  # Stripe live keys
     r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",  # GitHub tokens
@@ -56,9 +56,15 @@ class Scrubber:
         assignment = rf"""(?i)(["']?{name}["']?\s*(?:=|:)\s*)"""
         self._pair = re.compile(rf"{assignment}({_QUOTED}|{_BARE})")
         self._literal = re.compile(rf"{assignment}({_QUOTED})")
-        self._patterns: List[Pattern[str]] = [
-            re.compile(p) for p in (*DEFAULT_PATTERNS, *extra_patterns)
-        ]
+        # Cheap substring checks decide whether the key=value patterns need to run.
+        self._key_words = tuple(k.lower() for k in (*DEFAULT_KEYS, *extra_keys) if k)
+        patterns = (*DEFAULT_PATTERNS, *extra_patterns)
+        try:  # one pass over the text instead of one per pattern
+            self._patterns: List[Pattern[str]] = [
+                re.compile("|".join(f"(?:{p})" for p in patterns))
+            ]
+        except re.error:  # a user pattern with global flags cannot be joined
+            self._patterns = [re.compile(p) for p in patterns]
         self._keys = re.compile(rf"(?i)^{name}$")
 
     def is_secret_key(self, key: str) -> bool:
@@ -67,18 +73,26 @@ class Scrubber:
 
     def text(self, text: str) -> str:
         """``text`` with every ``key=value`` secret and token-shaped string filtered."""
-        text = self._pair.sub(_keep_quotes, text)
+        if self._mentions_key(text):
+            text = self._pair.sub(_keep_quotes, text)
         return self._tokens(text)
 
     def source_line(self, line: str) -> str:
         """A line of code with only literal secrets filtered; the code stays readable."""
-        line = self._literal.sub(_keep_quotes, line)
+        if self._mentions_key(line):
+            line = self._literal.sub(_keep_quotes, line)
         return self._tokens(line)
+
+    def _mentions_key(self, text: str) -> bool:
+        lowered = text.lower()
+        return any(word in lowered for word in self._key_words)
 
     def _tokens(self, text: str) -> str:
         for pattern in self._patterns:
             text = pattern.sub(FILTERED, text)
-        return _URL_PASSWORD.sub(rf"\1{FILTERED}\3", text)
+        if "://" in text:
+            text = _URL_PASSWORD.sub(rf"\1{FILTERED}\3", text)
+        return text
 
     def value(self, key: Optional[str], value: Any) -> Any:
         """A JSON value with secrets filtered: whole values under secret keys, text elsewhere."""
