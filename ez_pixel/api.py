@@ -1,6 +1,5 @@
 """The module-level API: ``init_pixel``, ``report_pixel``, ``flush_pixel``, ``close_pixel``."""
 
-import logging
 import sys
 import threading
 from typing import Any, Dict, Optional
@@ -8,14 +7,14 @@ from typing import Any, Dict, Optional
 from .capture import safe_str
 from .client import Client, active_client, current_client, set_active
 from .contract import LEVELS
-from .handler import PixelHandler
 from .hooks import Hooks
 from .integrations import Integrations
 from .options import make_options
+from .rootlog import RootAttachment
 
 _lock = threading.Lock()
 _hooks: Optional[Hooks] = None
-_handler: Optional[PixelHandler] = None
+_root: Optional[RootAttachment] = None
 _integrations: Optional[Integrations] = None
 
 
@@ -32,24 +31,22 @@ def init_pixel(
     Installs a chained ``sys.excepthook`` (uncaught errors are ``fatal``) and
     ``threading.excepthook`` (``error``), an exit flush bounded by
     ``shutdown_timeout``, and a :class:`PixelHandler` on the root logger at
-    ERROR unless one is there already. Nothing touches the network until the
-    first error.
+    ERROR unless one is there already (without changing what the app prints:
+    see :mod:`ez_pixel.rootlog`). Nothing touches the network until the first
+    error.
 
     Raises ``ValueError`` for a malformed key or URL, ``TypeError`` for an
     unknown option, and ``RuntimeError`` when already initialised (call
     :func:`close_pixel` first).
     """
-    global _hooks, _handler, _integrations
+    global _hooks, _root, _integrations
     with _lock:
         if active_client() is not None:
             raise RuntimeError("ez-pixel is already initialized; call close_pixel() first")
         client = Client(make_options(project_key, ingest_url, runtime=runtime, **options))
         _hooks = Hooks(client)
-        root = logging.getLogger()
-        if not any(isinstance(handler, PixelHandler) for handler in root.handlers):
-            _handler = PixelHandler(logging.ERROR)
-            root.addHandler(_handler)
-        _integrations = Integrations(_handler)
+        _root = RootAttachment()
+        _integrations = Integrations(_root.handler)
         set_active(client)
         return client
 
@@ -95,7 +92,7 @@ def close_pixel(timeout: Optional[float] = None) -> None:
     Restores the hooks it replaced, detaches its handler and stops the worker.
     Idempotent, and harmless without ``init_pixel``.
     """
-    global _hooks, _handler, _integrations
+    global _hooks, _root, _integrations
     with _lock:
         client = active_client()
         if client is None:
@@ -104,9 +101,9 @@ def close_pixel(timeout: Optional[float] = None) -> None:
         if _hooks is not None:
             _hooks.remove()
             _hooks = None
-        if _handler is not None:
-            logging.getLogger().removeHandler(_handler)
-            _handler = None
+        if _root is not None:
+            _root.remove()
+            _root = None
         if _integrations is not None:
             _integrations.remove()
             _integrations = None

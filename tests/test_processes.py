@@ -124,5 +124,52 @@ def test_events_logged_just_before_exit_arrive(tmp_path: Path, collector: Any) -
         """,
         ingest_url=collector.ingest_url,
     )
-    assert result.returncode == 0 and result.stderr == ""
+    assert result.returncode == 0
+    # printed as without ez-pixel (logging's last resort), and nothing from ez-pixel itself
+    assert result.stderr.splitlines() == [f"row {i} rejected" for i in range(50)]
     assert len(collector.wait_for(50)) == 50
+
+
+def test_init_pixel_changes_nothing_the_app_prints(tmp_path: Path, collector: Any) -> None:
+    result = run_script(
+        tmp_path,
+        """
+        import logging, ez_pixel
+        ez_pixel.init_pixel()
+        logging.getLogger("app").warning("disk almost full")   # lastResort prints WARNING+
+        logging.getLogger("app").error("job failed")
+        logging.basicConfig(level=logging.INFO, format="configured %(levelname)s %(message)s")
+        logging.getLogger("app").info("basicConfig still works after init_pixel")
+        logging.getLogger("app").error("reported once, printed once")
+        """,
+        ingest_url=collector.ingest_url,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    assert lines == [
+        "disk almost full",
+        "job failed",
+        "configured INFO basicConfig still works after init_pixel",
+        "configured ERROR reported once, printed once",
+    ]
+    assert [e["message"] for e in collector.wait_for(2)] == [
+        "job failed",
+        "reported once, printed once",
+    ]
+
+
+def test_no_double_printing_when_the_app_configured_logging_first(
+    tmp_path: Path, collector: Any
+) -> None:
+    result = run_script(
+        tmp_path,
+        """
+        import logging, ez_pixel
+        logging.basicConfig(format="app %(message)s")
+        ez_pixel.init_pixel()
+        logging.getLogger("x").error("once")
+        """,
+        ingest_url=collector.ingest_url,
+    )
+    assert result.stderr.splitlines() == ["app once"]
+    assert len(collector.wait_for(1)) == 1
