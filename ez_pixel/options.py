@@ -6,10 +6,9 @@ takes the defaults below. Values may arrive as strings (``fileConfig``,
 """
 
 import os
-import platform
-from dataclasses import dataclass, field, fields
-from typing import Any, Callable, Dict, Optional, Tuple, Union
-from urllib.parse import urlsplit
+import re
+import sys
+from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Union
 
 from ._stderr import say_once
 from .contract import MAX_RUNTIME_CHARS, PROJECT_KEY_RE
@@ -19,9 +18,8 @@ ENV_INGEST_URL = "PIXEL_INGEST_URL"
 ENV_DEBUG = "PIXEL_DEBUG"
 
 
-@dataclass(frozen=True)
-class Options:
-    """Everything a client needs to know, fixed at creation.
+class Options(NamedTuple):
+    """Everything a client needs to know, fixed at creation; build it with :func:`make_options`.
 
     Only ``project_key`` and ``ingest_url`` are required; see the README's
     configuration table for what each option does.
@@ -29,9 +27,11 @@ class Options:
 
     project_key: str
     ingest_url: str
-    runtime: str = field(default_factory=lambda: f"python-{platform.python_version()}")
+    #: ``python-<version>``; :func:`make_options` fills it in.
+    runtime: str = ""
     #: Files under this directory are the application's; their paths are sent relative to it.
-    project_root: str = field(default_factory=os.getcwd)
+    #: The working directory at creation; :func:`make_options` fills it in.
+    project_root: str = ""
     #: Module prefixes always counted as application code.
     in_app_include: Tuple[str, ...] = ()
     #: Module prefixes never counted as application code.
@@ -113,26 +113,35 @@ def _check_key(key: Optional[str]) -> str:
     return key
 
 
+#: scheme://[userinfo@]host[:port][/path...]; a regex, so init_pixel need not import urllib.parse.
+_URL = re.compile(
+    r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?:[^/?#@]*@)?"
+    r"(?P<host>\[[^\]/?#]*\]|[^:/?#\[\]]*)(?::(?P<port>[^/?#]*))?(?:[/?#].*)?$",
+    re.DOTALL,
+)
+
+
 def _check_url(url: Optional[str]) -> str:
     if not url:
         raise ValueError(
             f"ez-pixel: ingest_url is missing: pass ingest_url= or set {ENV_INGEST_URL}"
         )
-    try:
-        parts = urlsplit(str(url))
-        host = parts.hostname
-    except ValueError as exc:
-        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: {exc}") from None
-    if parts.scheme not in ("http", "https"):
+    match = _URL.match(str(url))
+    if match is None or match.group("scheme").lower() not in ("http", "https"):
         raise ValueError(
             f"ez-pixel: ingest_url {url!r} is invalid: the scheme must be http or https"
         )
+    host = match.group("host").strip("[]")
     if not host:
         raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: it has no host")
-    if parts.scheme == "http" and not _is_loopback(host):
+    port = match.group("port")
+    if port and not (port.isdigit() and int(port) < 65536):
+        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: bad port {port!r}")
+    if match.group("scheme").lower() == "http" and not _is_loopback(host):
         say_once(
             f"plain-http:{host}",
-            f"sending events to {host} over plain http: anyone on the way can read them; use https",
+            f"sending events to {host} over plain http: anyone on the way can read them; "
+            "use https",
         )
     return str(url)
 
@@ -160,20 +169,20 @@ def make_options(
     Raises ``ValueError`` naming the bad key or URL and why, and ``TypeError``
     for an option ez-pixel does not know (a typo would otherwise be silent).
     """
-    known = {f.name: f for f in fields(Options)}
     values: Dict[str, Any] = {
         "project_key": _check_key(project_key or os.environ.get(ENV_PROJECT_KEY)),
         "ingest_url": _check_url(ingest_url or os.environ.get(ENV_INGEST_URL)),
     }
-    if runtime:
-        values["runtime"] = str(runtime)[:MAX_RUNTIME_CHARS]
+    version = ".".join(str(part) for part in sys.version_info[:3])
+    values["runtime"] = str(runtime or f"python-{version}")[:MAX_RUNTIME_CHARS]
+    values["project_root"] = os.getcwd()
     if "debug" not in options and os.environ.get(ENV_DEBUG):
         options["debug"] = os.environ[ENV_DEBUG]
-    defaults = Options("pk_test_x", "http://x")
+    defaults = Options._field_defaults
     for name, value in options.items():
-        if name not in known or name in ("project_key", "ingest_url", "runtime"):
+        if name not in defaults or name == "runtime":
             raise TypeError(f"ez-pixel: unknown option {name!r}")
-        values[name] = _coerce(name, value, getattr(defaults, name))
+        values[name] = _coerce(name, value, defaults[name])
     if "project_root" in values:
         values["project_root"] = os.path.abspath(values["project_root"])
     rate = values.get("sample_rate", 1.0)
