@@ -1,7 +1,7 @@
 """Fixtures for the framework tests: the examples, run for real against the collector.
 
 Each test module skips itself when its framework is not installed (``pip install
--e ".[frameworks]"``). A skip hides a missing feature, so an environment meant
+-e ".[test]"``). A skip hides a missing feature, so an environment meant
 to run them all sets ``EZ_PIXEL_REQUIRE_FRAMEWORKS=1``: a module that would be
 skipped for a missing framework then fails instead.
 """
