@@ -15,7 +15,18 @@ from ._version import __version__
 from .api import close_pixel, flush_pixel, init_pixel, report_pixel, stats
 from .client import Client
 from .handler import PixelHandler
-from .types import CodeContext, Level, ReportInput, StackFrame, WireEvent
+
+#: Wire-format names kept for code written against 0.1.0, loaded on first use.
+_TYPES = ("CodeContext", "Level", "ReportInput", "StackFrame", "WireEvent")
+
+
+def __getattr__(name: str) -> object:
+    if name in _TYPES:
+        from . import types
+
+        return getattr(types, name)
+    raise AttributeError(f"module 'ez_pixel' has no attribute {name!r}")
+
 
 __all__ = [
     "Client",

@@ -5,9 +5,7 @@ Every public method swallows its own failures and counts them in
 """
 
 import os
-import random
 import threading
-import uuid
 from types import FrameType, TracebackType
 from typing import Any, Dict, Optional
 
@@ -154,10 +152,15 @@ class Client:
 
     def _submit(self, capture: Capture) -> Optional[str]:
         rate = self.options.sample_rate
-        if rate < 1.0 and random.random() >= rate:
-            self.worker.count("dropped_sampled")
-            return None
-        if capture.manual:
+        if rate < 1.0:
+            import random
+
+            if random.random() >= rate:
+                self.worker.count("dropped_sampled")
+                return None
+        if capture.manual:  # report_pixel returns the id, so it is made here
+            import uuid
+
             capture.event_id = str(uuid.uuid4())
         if self.worker.submit(capture):
             return capture.event_id or ""

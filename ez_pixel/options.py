@@ -140,8 +140,7 @@ def _check_url(url: Optional[str]) -> str:
     if match.group("scheme").lower() == "http" and not _is_loopback(host):
         say_once(
             f"plain-http:{host}",
-            f"sending events to {host} over plain http: anyone on the way can read them; "
-            "use https",
+            f"sending events to {host} over plain http: anyone on the way can read them; use https",
         )
     return str(url)
 

@@ -1,14 +1,12 @@
 """When to try an event again, and how long to wait first: an immutable policy."""
 
-from dataclasses import dataclass
-from typing import Optional
+from typing import NamedTuple, Optional
 
 #: Answers that mean "this event will never be accepted": drop it, do not retry.
 PERMANENT_STATUSES = frozenset((400, 401, 403, 404, 405, 410, 413, 422))
 
 
-@dataclass(frozen=True)
-class Backoff:
+class Backoff(NamedTuple):
     """Exponential backoff: ``base``, then doubling, each wait at most ``max_delay``.
 
     With the defaults the waits are 0.2, 0.4, 0.8, 1.6 and 3.2 seconds. A

@@ -1,6 +1,5 @@
 """Names of the wire format, kept importable for code written against ez-pixel 0.1.0."""
 
-from dataclasses import dataclass
 from typing import List, Literal, Optional, TypedDict
 
 #: An event's severity, as the server accepts it.
@@ -42,10 +41,12 @@ class WireEvent(TypedDict):
     occurred_at: str
 
 
-@dataclass
 class ReportInput:
     """The arguments of a manual report (0.1.0's input type)."""
 
-    message: str
-    error: Optional[BaseException] = None
-    level: Level = "error"
+    def __init__(
+        self, message: str, error: Optional[BaseException] = None, level: Level = "error"
+    ) -> None:
+        self.message = message
+        self.error = error
+        self.level = level
