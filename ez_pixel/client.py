@@ -7,11 +7,12 @@ Every public method swallows its own failures and counts them in
 import os
 import threading
 from types import FrameType, TracebackType
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from ._stderr import say
 from .capture import (
     Capture,
+    RawFrame,
     causes_of,
     combine_message,
     frames_from_frame,
@@ -70,16 +71,12 @@ class Client:
         try:
             if not first_report(exc):
                 return None
+            frames, omitted = _frames_of(exc, tb, call_site)
+            name = type_name(exc)
+            if not self.worker.admits(name, frames):  # a flood: skip the rest of the capture
+                return None
             return self._submit(
-                self.exception_capture(
-                    exc,
-                    level,
-                    tb=tb,
-                    message=message,
-                    manual=manual,
-                    call_site=call_site,
-                    extra=extra,
-                )
+                _exception_capture(exc, level, name, frames, omitted, message, manual, extra)
             )
         except Exception:
             self.worker.count("internal_errors")
@@ -97,25 +94,9 @@ class Client:
         extra: Optional[Dict[str, Any]] = None,
     ) -> Capture:
         """What the caller's thread records of ``exc`` (see :meth:`capture_exception`)."""
-        if tb is None:
-            tb = getattr(exc, "__traceback__", None)
-        if tb is not None:
-            frames, omitted = frames_from_traceback(tb)
-        else:
-            frames, omitted = frames_from_frame(call_site)
-        text = safe_str(exc)
-        members = group_summary(exc)
-        if members:
-            text = f"{text} [{members}]"
-        return Capture(
-            level,
-            type_name(exc),
-            combine_message(message, text),
-            frames,
-            omitted=omitted,
-            manual=manual,
-            extra=extra,
-            causes=causes_of(exc),
+        frames, omitted = _frames_of(exc, tb, call_site)
+        return _exception_capture(
+            exc, level, type_name(exc), frames, omitted, message, manual, extra
         )
 
     def capture_message(
@@ -221,6 +202,42 @@ class Client:
     def stats(self) -> Dict[str, object]:
         """Delivery counters: queued, sent, retried, dropped by reason, pending."""
         return stats_of(self.worker)
+
+
+def _frames_of(
+    exc: BaseException, tb: Optional[TracebackType], call_site: Optional[FrameType]
+) -> Tuple[List[RawFrame], int]:
+    if tb is None:
+        tb = getattr(exc, "__traceback__", None)
+    if tb is not None:
+        return frames_from_traceback(tb)
+    return frames_from_frame(call_site)
+
+
+def _exception_capture(
+    exc: BaseException,
+    level: str,
+    name: str,
+    frames: List[RawFrame],
+    omitted: int,
+    message: Optional[str],
+    manual: bool,
+    extra: Optional[Dict[str, Any]],
+) -> Capture:
+    text = safe_str(exc)
+    members = group_summary(exc)
+    if members:
+        text = f"{text} [{members}]"
+    return Capture(
+        level,
+        name,
+        combine_message(message, text),
+        frames,
+        omitted=omitted,
+        manual=manual,
+        extra=extra,
+        causes=causes_of(exc),
+    )
 
 
 def _resolve(path: str) -> Any:

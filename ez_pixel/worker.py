@@ -21,10 +21,10 @@ import sys
 import threading
 import weakref
 from collections import Counter, deque
-from typing import TYPE_CHECKING, Callable, Deque, Dict, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Callable, Deque, Dict, List, Optional, Set, Tuple
 
 from ._stderr import say
-from .capture import Capture
+from .capture import Capture, RawFrame
 from .options import Options, mask_key
 from .retry import Backoff, is_permanent, is_success
 
@@ -62,12 +62,17 @@ class Drop(Exception):
         self.reason = reason
 
 
-def _signature(capture: Capture) -> Tuple[object, ...]:
+def signature(
+    type_name: str, frames: List[RawFrame], group: Optional[str] = None
+) -> Tuple[object, ...]:
     """What makes two captures "the same error" for flood control: cheap, no hashing of code."""
-    if capture.frames:
-        code, lineno = capture.frames[0][0], capture.frames[0][1]
-        return (capture.type_name, id(code), lineno, capture.group)
-    return (capture.type_name, capture.group)
+    if frames:
+        return (type_name, id(frames[0][0]), frames[0][1], group)
+    return (type_name, group)
+
+
+def _signature(capture: Capture) -> Tuple[object, ...]:
+    return signature(capture.type_name, capture.frames, capture.group)
 
 
 class Worker:
@@ -136,6 +141,22 @@ class Worker:
             elif self._idle:
                 self._wake.notify_all()  # all: a flush() may be waiting on the same condition
         return True
+
+    def admits(self, type_name: str, frames: List[RawFrame]) -> bool:
+        """Whether an exception like this would be queued now; counts the drop if not.
+
+        Lets the caller skip the rest of its capture during a flood. A quick
+        look without the lock: :meth:`submit` decides for good.
+        """
+        reason = None
+        if len(self._queue) >= self._options.queue_size:
+            reason = "dropped_queue_full"
+        elif self._per_signature.get(signature(type_name, frames), 0) >= self._flood_limit:
+            reason = "dropped_flood"
+        if reason is None:
+            return True
+        self.count(reason)
+        return False
 
     def count(self, name: str) -> None:
         """Add one to counter ``name`` from any thread."""
