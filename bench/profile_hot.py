@@ -1,0 +1,176 @@
+"""Where the caller's microseconds go: profiles of ``logger.exception`` with ez-pixel active.
+
+Runs in the ``ours`` virtualenv against a healthy sink (``--url``): 20,000
+``logger.exception`` calls from the same 8-frame-deep stack as the caller-cost
+measure, once under cProfile (exact call counts, but its per-call overhead
+inflates small functions) and once under pyinstrument (sampling, closer to
+real proportions). Only the calling thread is profiled: the worker's time
+shows up only as the GIL it takes from the caller.
+
+It then times the worker's two steps per event outside any thread (building
+the request body, and POSTing it to the sink), with a cProfile of both.
+
+Writes the reports to ``--out`` and prints ``RESULT {json}`` with the top
+functions by own time and their share of the time inside ``Logger.exception``.
+"""
+
+import argparse
+import cProfile
+import io
+import json
+import os
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from scenarios import DEPTH, recurse, setup
+
+TOP = 15
+
+
+def run(log: Callable[[], None], calls: int) -> float:
+    """``calls`` raise-catch-log iterations; returns the seconds they took."""
+    started = time.perf_counter()
+    for _ in range(calls):
+        try:
+            recurse(DEPTH)
+        except ValueError:
+            log()
+    return time.perf_counter() - started
+
+
+def _where(key: Any) -> str:
+    filename, line, name = key
+    parts = Path(filename).parts
+    short = "/".join(parts[-2:]) if len(parts) > 1 else filename
+    return f"{short}:{line}({name})"
+
+
+def cprofile_report(log: Callable[[], None], calls: int) -> Dict[str, Any]:
+    """Profile ``calls`` iterations; own time per function as a share of ``Logger.exception``."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run(log, calls)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    table: Dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    inside = sum(
+        entry[3] for key, entry in table.items() if key[2] == "exception" and "logging" in key[0]
+    )
+    rows: List[Dict[str, Any]] = []
+    for key, (_, ncalls, tottime, cumtime, _) in table.items():
+        if key[2] in ("recurse", "run") or key[2] == "<lambda>":
+            continue
+        rows.append(
+            {
+                "function": _where(key),
+                "calls_per_log": ncalls / calls,
+                "own_us_per_log": tottime / calls * 1e6,
+                "cum_us_per_log": cumtime / calls * 1e6,
+                "share": tottime / inside if inside else 0.0,
+            }
+        )
+    rows.sort(key=lambda row: -row["own_us_per_log"])
+    text = io.StringIO()
+    pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+    return {"inside_us_per_log": inside / calls * 1e6, "top": rows[:TOP], "text": text.getvalue()}
+
+
+def pyinstrument_report(log: Callable[[], None], calls: int) -> Optional[str]:
+    """pyinstrument's text report of ``calls`` iterations, or None if it is not installed."""
+    try:
+        from pyinstrument import Profiler
+    except ImportError:
+        return None
+    profiler = Profiler(interval=0.0002)
+    profiler.start()
+    run(log, calls)
+    profiler.stop()
+    return str(profiler.output_text(unicode=False, color=False, show_all=False))
+
+
+def worker_report(url: str, events: int = 1000) -> Dict[str, Any]:
+    """The worker's cost per event, outside any thread: building the body, then the POST.
+
+    Uses ez-pixel internals (``Client.prepare``, ``transport.Transport``), so it
+    reports an error instead of failing when they change.
+    """
+    try:
+        from ez_pixel.client import Client
+        from ez_pixel.options import make_options
+        from ez_pixel.transport import Transport
+
+        client = Client(make_options("pk_test_bench", url + "/ingest"))
+        try:
+            recurse(DEPTH)
+        except ValueError as exc:
+            capture = client.exception_capture(exc, "error", message="order 42 failed")
+        body = client.prepare(capture)
+        assert body is not None
+        transport = Transport(client.options)
+        transport.post(body)  # connect first
+        started = time.perf_counter()
+        for _ in range(events):
+            client.prepare(capture)
+        prepare_us = (time.perf_counter() - started) / events * 1e6
+        started = time.perf_counter()
+        for _ in range(events):
+            transport.post(body)
+        post_us = (time.perf_counter() - started) / events * 1e6
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(events // 2):
+            transport.post(client.prepare(capture) or body)
+        profiler.disable()
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(20)
+        return {
+            "prepare_us": prepare_us,
+            "post_us": post_us,
+            "body_bytes": len(body),
+            "text": text.getvalue(),
+        }
+    except Exception as exc:  # internals moved: say so, keep the caller-side results
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Profile, write the reports, print the summary."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", required=True, help="a healthy sink, http://host:port")
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--out", default=str(Path(__file__).with_name("profile.txt")))
+    args = parser.parse_args(argv)
+    ready = setup("ours", args.url)
+    run(ready.log, 2000)  # warm up: worker started, connection open, caches filled
+    plain_us = run(ready.log, args.calls) / args.calls * 1e6
+    profiled = cprofile_report(ready.log, args.calls)
+    sampled = pyinstrument_report(ready.log, args.calls)
+    worker = worker_report(args.url)
+    with open(args.out, "w") as out:
+        out.write(f"# {args.calls} logger.exception calls, ez-pixel active, healthy sink\n")
+        out.write(f"# unprofiled: {plain_us:.1f} us per raise+log iteration\n\n")
+        out.write("## cProfile (caller thread, sorted by own time)\n\n")
+        out.write(profiled.pop("text"))
+        if sampled is not None:
+            out.write("\n## pyinstrument (caller thread, sampled)\n\n")
+            out.write(sampled)
+        if "text" in worker:
+            out.write(
+                f"\n## worker side, per event: build the body {worker['prepare_us']:.0f} us, "
+                f"POST it {worker['post_us']:.0f} us ({worker['body_bytes']} bytes)\n\n"
+            )
+            out.write(worker.pop("text"))
+    profiled["worker"] = worker
+    profiled["unprofiled_us_per_iteration"] = plain_us
+    profiled["sdk"] = ready.stats()
+    sys.stdout.write("RESULT " + json.dumps(profiled, default=str) + "\n")
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,399 @@
+"""The code each measurement runs, inside one contender's virtualenv.
+
+``python bench/scenarios.py MEASURE CONTENDER [--url URL] [options]`` sets the
+contender up in this fresh interpreter, runs the measure and prints one line
+``RESULT {json}`` (flushed) as soon as the last timed call is done, then
+returns so the interpreter exits normally: exit hooks (flushes) run after
+that line, which is what lets the orchestrator time the exit from outside.
+
+Stdlib only, plus the contender's own SDK (and structlog for its variants).
+
+Contenders: ``floor`` (logging with no handler and ``lastResort`` off),
+``stream`` (a ``StreamHandler`` to /dev/null), ``stream+ours`` (both
+handlers, as most applications would have them), ``ours`` (this repo's
+ez-pixel), ``v010`` (ez-pixel 0.1.0 through a tiny handler calling
+``report_pixel``), ``sentry`` (sentry-sdk with defaults), and the structlog
+pipelines ``structlog``/``structlog+ours`` (minimal) and
+``structlog-tb``/``structlog-tb+ours`` (with ``format_exc_info``).
+"""
+
+import argparse
+import json
+import logging
+import os
+import statistics
+import sys
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional
+
+KEY = "pk_test_bench"
+#: Frames of the recursing function between the catching frame and the raise.
+DEPTH = 8
+MESSAGE = "order %s failed"
+
+
+class Skip(Exception):
+    """The measure cannot run for this contender (reported, not an error)."""
+
+
+def recurse(level: int) -> None:
+    """Recurse ``level`` frames deep, then raise."""
+    if level <= 1:
+        raise ValueError("card declined at the bottom of the stack")
+    recurse(level - 1)
+
+
+class Setup:
+    """A contender made ready: ``log()`` is called inside an ``except`` block."""
+
+    def __init__(
+        self,
+        log: Callable[[], None],
+        flush: Callable[[float], Any] = lambda timeout: None,
+        stats: Callable[[], Dict[str, Any]] = dict,
+    ) -> None:
+        self.log = log
+        self.flush = flush
+        self.stats = stats
+
+
+def _logger() -> logging.Logger:
+    logging.lastResort = None  # type: ignore[assignment]  # the floor prints nothing
+    logging.Logger.manager.emittedNoHandlerWarning = True  # nor its one-time warning
+    return logging.getLogger("app.orders")
+
+
+def _devnull() -> Any:
+    return open(os.devnull, "w")
+
+
+def _structlog(url: str, with_pixel: bool, tracebacks: bool) -> Setup:
+    import structlog
+
+    processors: List[Any] = [structlog.processors.add_log_level]
+    ours: Optional[Setup] = None
+    if with_pixel:
+        try:
+            from ez_pixel.structlog import PixelProcessor  # type: ignore[import-not-found]
+        except ImportError as exc:
+            raise Skip(f"ez_pixel.structlog is not importable yet ({exc})") from None
+        ours = _init_ours(url)
+        processors.append(PixelProcessor())  # before format_exc_info, which drops exc_info
+    if tracebacks:
+        processors.append(structlog.processors.format_exc_info)
+    processors.append(structlog.processors.JSONRenderer())
+    structlog.configure(
+        processors=processors,
+        logger_factory=structlog.PrintLoggerFactory(file=_devnull()),
+        cache_logger_on_first_use=True,
+    )
+    log = structlog.get_logger("app.orders")
+    if ours is None:
+        return Setup(lambda: log.exception("order failed", order=42))
+    return Setup(lambda: log.exception("order failed", order=42), ours.flush, ours.stats)
+
+
+def _init_ours(url: str) -> Setup:
+    import ez_pixel
+
+    ez_pixel.init_pixel(KEY, url + "/ingest")
+    logger = _logger()
+    return Setup(
+        lambda: logger.exception(MESSAGE, 42),
+        lambda timeout: ez_pixel.flush_pixel(timeout),
+        ez_pixel.stats,
+    )
+
+
+def _init_v010(url: str) -> Setup:
+    import ez_pixel
+
+    ez_pixel.init_pixel(KEY, url + "/ingest")
+
+    class ReportPixelHandler(logging.Handler):
+        """What a 0.1.0 user writes to get logged errors reported: it has no handler."""
+
+        def emit(self, record: logging.LogRecord) -> None:
+            exc = record.exc_info[1] if record.exc_info else None
+            ez_pixel.report_pixel(record.getMessage(), error=exc)
+
+    logging.getLogger().addHandler(ReportPixelHandler(logging.ERROR))
+    logger = _logger()
+    return Setup(lambda: logger.exception(MESSAGE, 42), lambda timeout: ez_pixel.flush_pixel())
+
+
+def _init_sentry(url: str) -> Setup:
+    import sentry_sdk
+
+    port = url.rsplit(":", 1)[1]
+    sentry_sdk.init(dsn=f"http://public@127.0.0.1:{port}/1")
+    logger = _logger()
+    return Setup(lambda: logger.exception(MESSAGE, 42), lambda timeout: sentry_sdk.flush(timeout))
+
+
+def _init_stream() -> Setup:
+    handler = logging.StreamHandler(_devnull())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+    logger = _logger()
+    return Setup(lambda: logger.exception(MESSAGE, 42))
+
+
+def setup(contender: str, url: str) -> Setup:
+    """Initialise ``contender`` reporting to the sink at ``url`` (``http://host:port``)."""
+    if contender == "floor":
+        logger = _logger()
+        return Setup(lambda: logger.exception(MESSAGE, 42))
+    if contender == "stream":
+        return _init_stream()
+    if contender == "stream+ours":
+        _init_stream()
+        return _init_ours(url)
+    if contender == "ours":
+        return _init_ours(url)
+    if contender == "v010":
+        return _init_v010(url)
+    if contender == "sentry":
+        return _init_sentry(url)
+    if contender.startswith("structlog"):
+        return _structlog(url, contender.endswith("+ours"), contender.startswith("structlog-tb"))
+    raise SystemExit(f"unknown contender {contender!r}")
+
+
+def import_only(contender: str) -> None:
+    """Import what ``setup`` would, without initialising anything."""
+    if contender in ("ours", "v010"):
+        import ez_pixel  # noqa: F401
+    elif contender == "sentry":
+        import sentry_sdk  # noqa: F401
+
+
+# -- memory and CPU ------------------------------------------------------------
+
+
+def _status_kb(field: str) -> int:
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _reset_peak_rss() -> bool:
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")  # resets VmHWM to the current RSS (Linux >= 4.0)
+        return True
+    except OSError:
+        return False
+
+
+def _thread_switches() -> Dict[str, int]:
+    """Context switches of each thread but the main one, by thread id."""
+    found: Dict[str, int] = {}
+    main = str(os.getpid())
+    try:
+        tids = os.listdir("/proc/self/task")
+    except OSError:
+        return found
+    for tid in tids:
+        if tid == main:
+            continue
+        try:
+            with open(f"/proc/self/task/{tid}/status") as status:
+                total = sum(int(line.split()[1]) for line in status if "ctxt_switches:" in line)
+        except (OSError, ValueError):
+            continue
+        found[tid] = total
+    return found
+
+
+def _cpu_seconds() -> float:
+    return time.process_time()  # all threads, nanosecond clock (os.times() ticks at 10 ms)
+
+
+# -- measures -------------------------------------------------------------------
+
+
+def _timed_batch(action: Callable[[], None], count: int) -> List[float]:
+    """Run ``count`` raise-catch-act iterations: [wall seconds, seconds inside action]."""
+    clock = time.perf_counter
+    inside = 0.0
+    start = clock()
+    for _ in range(count):
+        try:
+            recurse(DEPTH)
+        except ValueError:
+            before = clock()
+            action()
+            inside += clock() - before
+    return [clock() - start, inside]
+
+
+def _noop() -> None:
+    pass
+
+
+def measure_caller(args: argparse.Namespace) -> Dict[str, Any]:
+    """µs per logged error: median of timed batches, minus the raise-and-catch cost."""
+    raise_cost = statistics.median(_timed_batch(_noop, 2000)[0] / 2000 for _ in range(5))
+    ready = setup(args.contender, args.url)
+    warm_until = time.perf_counter() + 0.15
+    while time.perf_counter() < warm_until:
+        _timed_batch(ready.log, 10)
+    calibrate = _timed_batch(ready.log, 20)[0] / 20
+    batch = max(1, min(args.batch_max, int(args.batch_seconds / max(calibrate, 1e-7))))
+    rss_start = _status_kb("VmRSS")
+    peak_reset = _reset_peak_rss()
+    walls: List[float] = []
+    insides: List[float] = []
+    done = 0
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    deadline = started + args.budget
+    while done < args.calls and (len(walls) < args.min_batches or time.perf_counter() < deadline):
+        count = min(batch, args.calls - done)
+        wall, inside = _timed_batch(ready.log, count)
+        walls.append(wall / count)
+        insides.append(inside / count)
+        done += count
+    elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
+    peak = _status_kb("VmHWM")
+    rss_end = _status_kb("VmRSS")
+    return {
+        "us": (statistics.median(walls) - raise_cost) * 1e6,
+        "in_call_us": statistics.median(insides) * 1e6,
+        "mean_us": (elapsed / done - raise_cost) * 1e6,
+        "cpu_us": (cpu / done - raise_cost) * 1e6,
+        "raise_us": raise_cost * 1e6,
+        "calls": done,
+        "batches": len(walls),
+        "batch": batch,
+        "seconds": elapsed,
+        "peak_growth_mb": (peak - rss_start) / 1024 if peak_reset else None,
+        "rss_growth_mb": (rss_end - rss_start) / 1024,
+        "threads": threading.active_count(),
+        "sdk": ready.stats(),
+    }
+
+
+def measure_throughput(args: argparse.Namespace) -> Dict[str, Any]:
+    """Batches of ``--batch`` errors, each followed by a flush, until ``--calls`` or the budget."""
+    ready = setup(args.contender, args.url)
+    sent = 0
+    flush_timeouts = 0
+    cpu = _cpu_seconds()
+    started = time.perf_counter()
+    deadline = started + args.budget
+    while sent < args.calls and time.perf_counter() < deadline:
+        for _ in range(args.batch):
+            try:
+                recurse(DEPTH)
+            except ValueError:
+                ready.log()
+        sent += args.batch
+        if ready.flush(30.0) is False:
+            flush_timeouts += 1
+    elapsed = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
+    return {
+        "sent": sent,
+        "seconds": elapsed,
+        "cpu_us_per_event": cpu / sent * 1e6 if sent else None,
+        "flush_timeouts": flush_timeouts,
+        "sdk": ready.stats(),
+    }
+
+
+def measure_exit(args: argparse.Namespace) -> Dict[str, Any]:
+    """One logged error, then a normal exit (``--baseline``: the imports only)."""
+    if args.baseline:
+        import_only(args.contender)
+        return {}
+    ready = setup(args.contender, args.url)
+    try:
+        recurse(DEPTH)
+    except ValueError:
+        ready.log()
+    return {}
+
+
+def measure_idle(args: argparse.Namespace) -> Dict[str, Any]:
+    """CPU time and other threads' wakeups over ``--window`` seconds of doing nothing."""
+    ready: Optional[Setup] = None
+    if args.contender != "none":
+        ready = setup(args.contender, args.url)
+    if ready is not None and args.after_error:
+        try:
+            recurse(DEPTH)
+        except ValueError:
+            ready.log()
+        ready.flush(5.0)
+    time.sleep(0.3)  # let start-up work settle
+    switches = _thread_switches()
+    cpu = _cpu_seconds()
+    time.sleep(args.window)
+    cpu = _cpu_seconds() - cpu
+    after = _thread_switches()
+    wakeups = sum(after[tid] - switches.get(tid, 0) for tid in after)
+    return {
+        "cpu_ms": cpu * 1000,
+        "wakeups": wakeups,
+        "threads": threading.active_count(),
+        "window": args.window,
+    }
+
+
+def measure_init(args: argparse.Namespace) -> Dict[str, Any]:
+    """Milliseconds of the SDK's init call, its imports already done."""
+    import_only(args.contender)
+    started = time.perf_counter()
+    setup(args.contender, args.url)
+    return {"ms": (time.perf_counter() - started) * 1000}
+
+
+MEASURES: Dict[str, Callable[[argparse.Namespace], Dict[str, Any]]] = {
+    "caller": measure_caller,
+    "throughput": measure_throughput,
+    "exit": measure_exit,
+    "idle": measure_idle,
+    "init": measure_init,
+}
+
+
+def report(result: Dict[str, Any]) -> None:
+    """Print the one ``RESULT`` line the orchestrator reads."""
+    sys.stdout.write("RESULT " + json.dumps(result, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Parse the arguments, run one measure, print its result."""
+    parser = argparse.ArgumentParser(description="Run one benchmark measure (see bench/run.py).")
+    parser.add_argument("measure", choices=sorted(MEASURES))
+    parser.add_argument("contender")
+    parser.add_argument("--url", default="http://127.0.0.1:9", help="the sink, http://host:port")
+    parser.add_argument("--calls", type=int, default=100_000)
+    parser.add_argument("--budget", type=float, default=2.0, help="seconds, after min batches")
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--batch-seconds", type=float, default=0.08)
+    parser.add_argument("--batch-max", type=int, default=1000)
+    parser.add_argument("--min-batches", type=int, default=7)
+    parser.add_argument("--window", type=float, default=3.0)
+    parser.add_argument("--after-error", action="store_true")
+    parser.add_argument("--baseline", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        result = MEASURES[args.measure](args)
+    except Skip as exc:
+        result = {"skipped": str(exc)}
+    report(result)
+
+
+if __name__ == "__main__":
+    main()
