@@ -82,7 +82,7 @@ def test_close_is_bounded_when_the_server_never_answers(closing: None) -> None:
         ez_pixel.report_pixel("stuck")
         started = time.monotonic()
         ez_pixel.close_pixel()
-        assert time.monotonic() - started < 1.0
+        assert time.monotonic() - started < 1.5  # shutdown_timeout plus a margin
 
 
 def test_a_stale_keep_alive_connection_is_retried_transparently(closing: None) -> None:
