@@ -55,6 +55,7 @@ PROCESSOR_IMPORT = "from ez_pixel.structlog import PixelProcessor"
 #: structlog processors PixelProcessor must come before: they consume
 #: ``exc_info`` or render the event dict.
 _BEFORE = {
+    "PositionalArgumentsFormatter",  # events group by the unformatted message
     "format_exc_info",
     "dict_tracebacks",
     "ExceptionRenderer",
