@@ -241,8 +241,12 @@ def _serve_banner(collector: Collector, db: str) -> str:
     )
 
 
-def _on_sigterm(callback: Callable[[], None]) -> None:
-    """Make SIGTERM stop ``serve`` as cleanly as Ctrl-C (main thread only)."""
+def _on_stop_signals(callback: Callable[[], None]) -> None:
+    """Make Ctrl-C and SIGTERM stop ``serve`` cleanly (main thread only).
+
+    A handler rather than KeyboardInterrupt: the exception could land anywhere,
+    even inside the shutdown itself.
+    """
     if threading.current_thread() is not threading.main_thread():
         return
 
@@ -250,6 +254,7 @@ def _on_sigterm(callback: Callable[[], None]) -> None:
         callback()
 
     signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -264,7 +269,7 @@ def _run_serve(args: argparse.Namespace) -> int:
         collector.store.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     stop = threading.Event()
-    _on_sigterm(stop.set)
+    _on_stop_signals(stop.set)
     print(_serve_banner(collector, args.db), flush=True)
     try:
         while not stop.wait(0.5):
