@@ -8,6 +8,7 @@ unrelated edits above the bug and differs between install locations not at all.
 
 import hashlib
 import json
+import os
 import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
@@ -63,6 +64,12 @@ class EventBuilder:
         )
         #: (file, line) -> (first line number, scrubbed lines): a bug recurs at one place.
         self._contexts: Dict[Tuple[str, int], Optional[Tuple[int, List[str]]]] = {}
+        #: Messages quote paths too (asyncio's "coro=<f() defined at /home/me/app.py:22>").
+        self._root_prefix = options.project_root.rstrip(os.sep) + os.sep
+
+    def _portable(self, text: str) -> str:
+        """``text`` with the project root's absolute path made relative, as in stacks."""
+        return text.replace(self._root_prefix, "") if self._root_prefix in text else text
 
     def build(self, capture: Capture) -> Event:
         """The complete wire event for ``capture``, not yet size-checked."""
@@ -73,7 +80,7 @@ class EventBuilder:
             "project_key": self._options.project_key,
             "fingerprint": self._fingerprint(capture, stack, culprit),
             "type": clean_text(capture.type_name, MAX_TYPE_CHARS),
-            "message": clean_text(capture.message, MAX_MESSAGE_CHARS),
+            "message": clean_text(self._portable(capture.message), MAX_MESSAGE_CHARS),
             "stack": stack,
             "code_context": self._code_context(capture, stack, culprit),
             "runtime": self._options.runtime,
@@ -105,7 +112,7 @@ class EventBuilder:
         """One chained exception: type, message, and where it was raised."""
         cause: Dict[str, Any] = {
             "type": clean_text(type_name, MAX_TYPE_CHARS),
-            "message": clean_text(message, 300),
+            "message": clean_text(self._portable(message), 300),
         }
         if raw is not None:
             frame = self._frames.wire_frame(raw)

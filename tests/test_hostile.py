@@ -214,3 +214,13 @@ def test_frames_from_vanished_binary_and_zipped_sources(
     assert binary_event["stack"][0]["fn"] == "boom" and binary_event["code_context"] is None
     assert zipped_event["code_context"]["lines"][1].strip() == "raise OSError('zipped')"
     assert not zipped_event["stack"][0]["file"].startswith("/")
+
+
+def test_messages_quote_project_paths_relative(pixel: Any, events: Any) -> None:
+    import os
+
+    pixel()
+    here = os.path.abspath(__file__)
+    log.error("coro=<refresh() defined at %s:22>", here)
+    (event,) = events(1)
+    assert event["message"] == "coro=<refresh() defined at tests/test_hostile.py:22>"
