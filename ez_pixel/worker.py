@@ -166,14 +166,19 @@ class Worker:
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait until nothing is queued or in flight; False if time ran out.
 
-        Events handed to the spool count as done: they are on disk.
+        Events handed to the spool count as done: they are on disk. Without a
+        timeout it also gives up (False) once the server has failed more
+        consecutive tries than ``max_retries``: the events stay queued, but a
+        script flushing before exit must not hang on a server that is down.
         """
         with self._lock:
             if self._thread is None and self._queue:
                 self._start()
             if self._thread is None:  # threads cannot start any more (shutdown)
                 return self._unfinished == 0
-            return self._wake.wait_for(lambda: self._unfinished == 0, timeout)
+            limit = self._backoff.max_retries if timeout is None else float("inf")
+            self._wake.wait_for(lambda: self._unfinished == 0 or self._failures > limit, timeout)
+            return self._unfinished == 0
 
     def close(self, timeout: Optional[float] = None) -> int:
         """Flush for up to ``timeout``, then stop; returns events neither sent nor spooled."""
@@ -405,7 +410,9 @@ class Worker:
             if answer.failure == TLS:
                 self.warn_once(0, f"{answer.error} (event dropped; see the ca_certs option)")
                 return UNTRUSTED
-            self._failures += 1
+            with self._lock:
+                self._failures += 1
+                self._wake.notify_all()  # a flush() may give up on a server that is down
             if answer.failure == NOT_CONNECTED:
                 self.warn_once(1, f"cannot reach {self._options.ingest_url}: {answer.error}")
                 if self._spool is not None:

@@ -110,3 +110,14 @@ def test_logging_from_the_worker_thread_never_recurses(closing: None) -> None:
             assert [b["message"] for b in server.bodies()] == ["one event only"] * 2
     finally:
         urllib3_logger.setLevel(old_level)
+
+
+def test_flush_without_timeout_gives_up_on_a_server_that_is_down(closing: None) -> None:
+    from faults import free_port
+
+    ez_pixel.init_pixel(KEY, f"http://127.0.0.1:{free_port()}/ingest", max_retries=2)
+    ez_pixel.report_pixel("nobody listens")
+    started = time.monotonic()
+    assert ez_pixel.flush_pixel() is False  # no hang: 3 failed probes (0.2 + 0.4 s of backoff)
+    assert time.monotonic() - started < 5
+    assert ez_pixel.stats()["pending"] == 1  # still queued, not dropped
