@@ -11,26 +11,14 @@ import builtins
 import sys
 import time
 from types import CodeType, FrameType, TracebackType
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, List, Optional, Tuple
 
 from .contract import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
-
-
-class SiteCode:
-    """Stands in for a code object when only a file, line and function are known."""
-
-    __slots__ = ("co_filename", "co_name", "co_qualname")
-
-    def __init__(self, filename: str, name: str) -> None:
-        self.co_filename = filename
-        self.co_name = name
-        self.co_qualname = name
-
 
 #: One frame as captured: code object, line number, last instruction, and the
 #: frame's globals (a module's namespace, alive anyway; read for ``__name__``
 #: on the worker, which is cheaper than reading it here for every frame).
-RawFrame = Tuple[Union[CodeType, SiteCode], int, int, Any]
+RawFrame = Tuple[CodeType, int, int, Any]
 
 #: Frames kept from each end of a deeper stack (a RecursionError has ~1,000).
 KEEP_INNER = 80
@@ -53,6 +41,7 @@ class Capture:
         "causes",
         "event_id",
         "extra",
+        "flood_key",
         "frames",
         "group",
         "level",
@@ -91,6 +80,8 @@ class Capture:
         self.extra = extra
         #: The exceptions this one was raised from or during, outermost first.
         self.causes = causes
+        #: What flood control counts this capture as (see ``worker.signature``), once known.
+        self.flood_key: Optional[Tuple[object, ...]] = None
         self.timestamp = time.time()
 
 

@@ -22,7 +22,7 @@ from .capture import (
     type_name,
 )
 from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
-from .worker import Drop, Worker, stats_of
+from .worker import Drop, Worker, signature, stats_of
 
 #: Attribute set on an exception once it has been reported, so that a second
 #: path (excepthook after logger.exception, structlog plus logging) skips it.
@@ -73,11 +73,12 @@ class Client:
                 return None
             frames, omitted = _frames_of(exc, tb, call_site)
             name = type_name(exc)
-            if not self.worker.admits(name, frames):  # a flood: skip the rest of the capture
+            flood_key = signature(name, frames)
+            if not self.worker.admits(flood_key):  # a flood: skip the rest of the capture
                 return None
-            return self._submit(
-                _exception_capture(exc, level, name, frames, omitted, message, manual, extra)
-            )
+            capture = _exception_capture(exc, level, name, frames, omitted, message, manual, extra)
+            capture.flood_key = flood_key
+            return self._submit(capture)
         except Exception:
             self.worker.count("internal_errors")
             return None

@@ -109,7 +109,7 @@ class PixelHandler(logging.Handler):
             return
         try:
             sdk_thread.active = True
-            client = self._own or current_client()
+            client = self.client
             if client is not None:
                 self._report(client, record, level)
         except Exception:

@@ -72,7 +72,9 @@ def signature(
 
 
 def _signature(capture: Capture) -> Tuple[object, ...]:
-    return signature(capture.type_name, capture.frames, capture.group)
+    if capture.flood_key is None:
+        capture.flood_key = signature(capture.type_name, capture.frames, capture.group)
+    return capture.flood_key
 
 
 class Worker:
@@ -142,7 +144,7 @@ class Worker:
                 self._wake.notify_all()  # all: a flush() may be waiting on the same condition
         return True
 
-    def admits(self, type_name: str, frames: List[RawFrame]) -> bool:
+    def admits(self, flood_key: Tuple[object, ...]) -> bool:
         """Whether an exception like this would be queued now; counts the drop if not.
 
         Lets the caller skip the rest of its capture during a flood. A quick
@@ -151,7 +153,7 @@ class Worker:
         reason = None
         if len(self._queue) >= self._options.queue_size:
             reason = "dropped_queue_full"
-        elif self._per_signature.get(signature(type_name, frames), 0) >= self._flood_limit:
+        elif self._per_signature.get(flood_key, 0) >= self._flood_limit:
             reason = "dropped_flood"
         if reason is None:
             return True
