@@ -73,6 +73,17 @@ QUICK = Config(
 )
 
 
+def neutral_cwd() -> str:
+    """An empty folder to run children in.
+
+    ``python -c`` puts the working directory first on ``sys.path``: run from the
+    repository, 0.1.0's venv would import this repository's ``ez_pixel``.
+    """
+    folder = BENCH / ".venvs" / "cwd"
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder)
+
+
 def child_env() -> Dict[str, str]:
     """The environment of every child: no proxies, no SDK configuration from outside."""
     env = {
@@ -97,7 +108,10 @@ def run_process(command: Sequence[str], timeout: float = 180.0) -> Outcome:
     with tempfile.TemporaryFile("w+") as errors:
         started = time.monotonic()
         process = subprocess.Popen(
-            list(command), stdout=subprocess.PIPE, stderr=errors, text=True, env=child_env()
+            list(command), stdout=subprocess.PIPE, stderr=errors,
+            text=True,
+            env=child_env(),
+            cwd=neutral_cwd(),
         )
         watchdog = threading.Timer(timeout, process.kill)
         watchdog.start()
@@ -257,7 +271,7 @@ IMPORTS = (
 
 def _wall(python: Path, code: str) -> float:
     started = time.perf_counter()
-    subprocess.run([str(python), "-c", code], check=True, env=child_env())
+    subprocess.run([str(python), "-c", code], check=True, env=child_env(), cwd=neutral_cwd())
     return time.perf_counter() - started
 
 
@@ -297,6 +311,7 @@ def importtime(python: Path, code: str, top: int = 12) -> List[Dict[str, Any]]:
             text=True,
             check=True,
             env=child_env(),
+            cwd=neutral_cwd(),
         )
         for match in _IMPORTTIME.finditer(answer.stderr):
             samples.setdefault(match.group(4), []).append(int(match.group(1)))
