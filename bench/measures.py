@@ -219,7 +219,7 @@ def throughput(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
             if "error" in result:
                 runs.append(result)
                 continue
-            result["delivered"] = stats["events"]
+            result["delivered"] = stats["events"] - result.get("warmup", 0)
             result["connections"] = stats["used"]
             result["accepted"] = stats["accepted"]
             result["events_per_s"] = stats["events"] / result["seconds"]
@@ -233,7 +233,7 @@ def throughput(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
         outcome = scenario("throughput", "ours", sink.base_url, *options)
     result = outcome.result
     if "error" not in result:
-        result["delivered"] = result["sdk"].get("sent")
+        result["delivered"] = (result["sdk"].get("sent") or 0) - result.get("warmup", 0)
         result["events_per_s"] = (result["delivered"] or 0) / result["seconds"]
         say(f"throughput ours -> collector: {result['events_per_s']:.0f}/s")
     found["collector"] = result

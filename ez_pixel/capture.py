@@ -38,6 +38,7 @@ class Capture:
     """One error as the caller saw it, waiting in the queue to become an event."""
 
     __slots__ = (
+        "body",
         "causes",
         "event_id",
         "extra",
@@ -48,6 +49,7 @@ class Capture:
         "manual",
         "message",
         "omitted",
+        "prepared",
         "timestamp",
         "type_name",
     )
@@ -82,6 +84,9 @@ class Capture:
         self.causes = causes
         #: What flood control counts this capture as (see ``worker.signature``), once known.
         self.flood_key: Optional[Tuple[object, ...]] = None
+        #: The request body, once the worker has built it (None: dropped).
+        self.body: Optional[bytes] = None
+        self.prepared = False
         self.timestamp = time.time()
 
 

@@ -1,15 +1,20 @@
-"""One HTTP POST per event over a kept-alive urllib3 connection.
+"""One HTTP POST per event over one kept-alive connection that urllib3 opens.
 
 urllib3 is imported here only, and this module only by the worker thread (and
 ``ez-pixel send-test``), so ``import ez_pixel`` and ``init_pixel()`` stay cheap.
 """
 
 import platform
+import ssl
 import urllib.request
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, BinaryIO, Callable, Dict, NamedTuple, Optional
 from urllib.parse import urlsplit
 
 import urllib3
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util.wait import wait_for_read
+
+from . import http1
 
 from ._version import __version__
 from .contract import KEY_HEADER
@@ -53,94 +58,148 @@ def proxy_for(url: str, explicit: Optional[str]) -> Optional[str]:
     return proxy
 
 
-def _manager(options: Options) -> Any:
-    kwargs: Dict[str, Any] = {
-        "num_pools": 2,
-        "maxsize": 1,
-        "timeout": urllib3.Timeout(connect=options.connect_timeout, read=options.read_timeout),
-        "retries": False,
-        "cert_reqs": "CERT_REQUIRED",
-    }
-    if options.ca_certs:
-        kwargs["ca_certs"] = options.ca_certs
-    proxy = proxy_for(options.ingest_url, options.proxy_url)
-    if proxy:
-        return urllib3.ProxyManager(proxy, **kwargs)
-    return urllib3.PoolManager(**kwargs)
-
-
 def _target(url: str) -> str:
     parts = urlsplit(url)
     return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
+def _tls_context(options: Options) -> ssl.SSLContext:
+    """Certificates and host names always verified; ``ca_certs`` replaces the system's CAs."""
+    return ssl.create_default_context(cafile=options.ca_certs or None)
+
+
 class Transport:
-    """Posts encoded events to one ingest URL through a single pooled connection."""
+    """Posts encoded events to one ingest URL over one kept-alive connection.
+
+    urllib3 opens the connection (with its TCP and TLS settings, verifying the
+    certificate) and :mod:`ez_pixel.http1` writes the request and reads the
+    answer on it. Through a proxy, urllib3's ``ProxyManager`` does the whole
+    request instead.
+    """
 
     def __init__(self, options: Options) -> None:
+        self._options = options
         self._url = options.ingest_url
-        self._headers: Dict[str, str] = {
+        headers = {
             "content-type": "application/json",
             KEY_HEADER: options.project_key,
             "user-agent": user_agent(),
         }
-        self._manager = _manager(options)
-        # Without a proxy, post straight to the one host's pool: the manager's
-        # per-request URL parsing and pool lookup cost more than the rest.
-        self._pool = (
-            None
-            if isinstance(self._manager, urllib3.ProxyManager)
-            else self._manager.connection_from_url(self._url)
-        )
-        self._target = _target(self._url)
-
-    def post(self, body: bytes) -> Answer:
-        """POST ``body``; never raises for network trouble."""
-        try:
-            return self._post_once(body)
-        except urllib3.exceptions.ProtocolError:
-            # The server closed a kept-alive connection between two events; the
-            # pool drops it, and one immediate try on a fresh one is safe
-            # because the server deduplicates by event_id.
-            pass
-        except urllib3.exceptions.HTTPError as exc:
-            return _failure(exc)
-        try:
-            return self._post_once(body)
-        except urllib3.exceptions.HTTPError as exc:
-            return _failure(exc)
-
-    def _post_once(self, body: bytes) -> Answer:
-        if self._pool is not None:
-            response = self._pool.urlopen(
-                "POST",
-                self._target,
-                body=body,
-                headers=self._headers,
+        parts = urlsplit(self._url)
+        self._proxied: Any = None
+        proxy = proxy_for(self._url, options.proxy_url)
+        if proxy:
+            self._proxied = urllib3.ProxyManager(
+                proxy,
+                num_pools=1,
+                maxsize=1,
+                timeout=urllib3.Timeout(connect=options.connect_timeout, read=options.read_timeout),
                 retries=False,
-                redirect=False,
-                assert_same_host=False,
+                ssl_context=_tls_context(options) if parts.scheme == "https" else None,
             )
+            self._headers = headers
+            return
+        self._host = parts.hostname or ""
+        self._port = parts.port or (443 if parts.scheme == "https" else 80)
+        self._tls = _tls_context(options) if parts.scheme == "https" else None
+        self._head = http1.request_head(_target(self._url), parts.netloc.rpartition("@")[2], headers)
+        self._connection: Any = None
+        self._reader: Optional[BinaryIO] = None
+
+    def post(self, body: bytes, meanwhile: Optional[Callable[[], None]] = None) -> Answer:
+        """POST ``body``; never raises for network trouble.
+
+        ``meanwhile`` (which must not raise) runs once the request is sent and
+        before its answer is read: the worker builds the next event there,
+        while the server works.
+        """
+        if self._proxied is not None:
+            return self._post_proxied(body)
+        reused = self._connection is not None and self._still_open()
+        if not reused:
+            failure = self._connect()
+            if failure is not None:
+                return failure
+        assert self._connection is not None and self._reader is not None
+        try:
+            self._connection.sock.sendall(http1.request(self._head, body))
+            if meanwhile is not None:
+                meanwhile()
+            response = http1.read_response(self._reader)
+        except (OSError, http1.BadAnswer) as exc:
+            self.close()
+            if reused and isinstance(exc, _IDLE_CLOSE):
+                # The server closed the kept-alive connection between two
+                # events: one try on a fresh one is safe, because the server
+                # deduplicates by event_id.
+                return self.post(body, meanwhile)
+            return _failure(exc, FAILED)
+        if not response.reusable:
+            self.close()
+        text = response.body.decode("utf-8", "replace")
+        return Answer(response.status, text, parse_retry_after(response.headers.get("retry-after")))
+
+    def _still_open(self) -> bool:
+        """False (and closed) when the idle connection was closed by the server."""
+        if wait_for_read(self._connection.sock, timeout=0.0):  # EOF, or bytes nobody asked for
+            self.close()
+            return False
+        return True
+
+    def _connect(self) -> Optional[Answer]:
+        """Open the connection; the failure as an answer, or None."""
+        kwargs: Dict[str, Any] = {"timeout": self._options.connect_timeout}
+        if self._tls is not None:
+            connection = HTTPSConnection(self._host, self._port, ssl_context=self._tls, **kwargs)
         else:
-            response = self._manager.request(
+            connection = HTTPConnection(self._host, self._port, **kwargs)
+        try:
+            connection.connect()
+            connection.sock.settimeout(self._options.read_timeout)
+        except Exception as exc:
+            connection.close()
+            return _failure(exc, UNREACHABLE)
+        self._connection = connection
+        self._reader = connection.sock.makefile("rb")
+        return None
+
+    def _post_proxied(self, body: bytes) -> Answer:
+        try:
+            response = self._proxied.request(
                 "POST", self._url, body=body, headers=self._headers, retries=False, redirect=False
             )
+        except urllib3.exceptions.HTTPError as exc:
+            kind = UNREACHABLE if isinstance(exc, _NOT_CONNECTED) else FAILED
+            return _failure(exc, kind)
         text = response.data[:2048].decode("utf-8", "replace")
-        retry_after = parse_retry_after(response.headers.get("retry-after"))
-        return Answer(response.status, text, retry_after)
+        return Answer(response.status, text, parse_retry_after(response.headers.get("retry-after")))
 
     def close(self) -> None:
-        """Close the pooled connections."""
-        self._manager.clear()
+        """Close the connection; the next post opens a new one."""
+        if self._proxied is not None:
+            self._proxied.clear()
+            return
+        reader, connection = self._reader, self._connection
+        self._reader = self._connection = None
+        for closable in (reader, connection):
+            if closable is not None:
+                try:
+                    closable.close()
+                except Exception:
+                    pass
 
 
-def _failure(exc: Exception) -> Answer:
-    errors = urllib3.exceptions
-    if isinstance(exc, errors.SSLError):
-        failure = TLS
-    elif isinstance(exc, (errors.ConnectTimeoutError, errors.ProxyError)):
-        failure = UNREACHABLE  # NewConnectionError and NameResolutionError are subclasses
-    else:
-        failure = FAILED
+#: What a server closing an idle kept-alive connection looks like on the next use.
+_IDLE_CLOSE = (http1.ClosedBeforeAnswer, ConnectionResetError, BrokenPipeError)
+#: urllib3's errors for "never connected": NewConnectionError and
+#: NameResolutionError are ConnectTimeoutError subclasses.
+_NOT_CONNECTED = (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ProxyError)
+
+
+def _failure(exc: Exception, kind: str) -> Answer:
+    if isinstance(exc, (ssl.SSLError, urllib3.exceptions.SSLError)) or (
+        type(exc).__name__ == "CertificateError"  # urllib3 1.26's own host-name check
+    ):
+        kind = TLS
     reason = getattr(exc, "reason", None)
-    return Answer(0, "", error=f"{type(exc).__name__}: {reason or exc}"[:300], failure=failure)
+    return Answer(0, "", error=f"{type(exc).__name__}: {reason or exc}"[:300], failure=kind)

@@ -299,14 +299,15 @@ class Worker:
         with self._lock:
             self._unfinished -= 1
             self._in_flight = None
-            self._wake.notify_all()
+            if not self._unfinished:  # what flush() waits for; waking it sooner costs a switch
+                self._wake.notify_all()
 
     def _deliver(self, capture: Capture) -> None:
         body = self._prepare_safely(capture)
         if body is None:
             return
         self._in_flight = body
-        outcome = self._send(body, capture.type_name)
+        outcome = self._send(body, capture.type_name, self._prepare_next)
         if outcome == UNREACHABLE and self._spool is not None and not self._spill(body):
             outcome = self._send(body, capture.type_name)  # now without a spool
         if outcome not in (SENT, STOPPED, UNREACHABLE):  # close() accounts for what it stopped
@@ -374,8 +375,21 @@ class Worker:
                 self._unfinished -= 1
                 self._wake.notify_all()
 
+    def _prepare_next(self) -> None:
+        """Build the next queued event's body while the server answers this one."""
+        with self._lock:
+            upcoming = self._queue[0] if self._queue else None
+        if upcoming is not None:
+            self._prepare_safely(upcoming)
+
     def _prepare_safely(self, capture: Capture) -> Optional[bytes]:
-        """The body, or None after counting why there is none."""
+        """The body, or None after counting why there is none; built once per capture."""
+        if not capture.prepared:
+            capture.body = self._build(capture)
+            capture.prepared = True
+        return capture.body
+
+    def _build(self, capture: Capture) -> Optional[bytes]:
         try:
             body = self._prepare(capture)
         except Drop as drop:
@@ -388,8 +402,11 @@ class Worker:
             self.counts["dropped_invalid"] += 1
         return body
 
-    def _send(self, body: bytes, what: str) -> str:
-        """POST ``body`` until it is stored, refused, or out of retries; the outcome."""
+    def _send(self, body: bytes, what: str, meanwhile: Optional[Callable[[], None]] = None) -> str:
+        """POST ``body`` until it is stored, refused, or out of retries; the outcome.
+
+        ``meanwhile`` runs while the server works on the request.
+        """
         from .transport import TLS
         from .transport import UNREACHABLE as NOT_CONNECTED
 
@@ -399,7 +416,7 @@ class Worker:
             self._transport = Transport(self._options)
         attempts = 0
         while True:
-            answer = self._transport.post(body)
+            answer = self._transport.post(body, meanwhile)
             self._debug(what, answer, attempts)
             if is_success(answer.status):
                 self._failures = 0
