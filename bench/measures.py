@@ -108,7 +108,9 @@ def run_process(command: Sequence[str], timeout: float = 180.0) -> Outcome:
     with tempfile.TemporaryFile("w+") as errors:
         started = time.monotonic()
         process = subprocess.Popen(
-            list(command), stdout=subprocess.PIPE, stderr=errors,
+            list(command),
+            stdout=subprocess.PIPE,
+            stderr=errors,
             text=True,
             env=child_env(),
             cwd=neutral_cwd(),

@@ -15,7 +15,6 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.wait import wait_for_read
 
 from . import http1
-
 from ._version import __version__
 from .contract import KEY_HEADER
 from .options import Options
@@ -102,7 +101,9 @@ class Transport:
         self._host = parts.hostname or ""
         self._port = parts.port or (443 if parts.scheme == "https" else 80)
         self._tls = _tls_context(options) if parts.scheme == "https" else None
-        self._head = http1.request_head(_target(self._url), parts.netloc.rpartition("@")[2], headers)
+        self._head = http1.request_head(
+            _target(self._url), parts.netloc.rpartition("@")[2], headers
+        )
         self._connection: Any = None
         self._reader: Optional[BinaryIO] = None
 
@@ -149,6 +150,7 @@ class Transport:
     def _connect(self) -> Optional[Answer]:
         """Open the connection; the failure as an answer, or None."""
         kwargs: Dict[str, Any] = {"timeout": self._options.connect_timeout}
+        connection: HTTPConnection
         if self._tls is not None:
             connection = HTTPSConnection(self._host, self._port, ssl_context=self._tls, **kwargs)
         else:
