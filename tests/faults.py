@@ -204,3 +204,74 @@ class BlackHole:
 
     def __exit__(self, *exc: Any) -> None:
         self._sock.close()
+
+
+class RawServer:
+    """Answers each POST with the next scripted raw answer, byte for byte.
+
+    A step is ``(answer_bytes, close_after)``; when the script runs out every
+    request gets a plain ``200``. Request bodies (JSON) and accepted
+    connections are recorded. Lets tests send framings a stdlib server never
+    makes: chunked bodies, ``100 Continue``, HTTP/1.0, no length, garbage.
+    """
+
+    OK = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"
+
+    def __init__(self, script: List[Any]) -> None:
+        self._script = list(script)
+        self._lock = threading.Lock()
+        self.connections = 0
+        self._bodies: List[Dict[str, Any]] = []
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(16)
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def ingest_url(self) -> str:
+        """The URL to send events to."""
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}/ingest"
+
+    def bodies(self) -> List[Dict[str, Any]]:
+        """The JSON bodies received so far, in order."""
+        with self._lock:
+            return list(self._bodies)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self.connections += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn, conn.makefile("rb") as reader:
+            while True:
+                head = b""
+                while not head.endswith(b"\r\n\r\n"):
+                    line = reader.readline()
+                    if not line:
+                        return
+                    head += line
+                length = 0
+                for line in head.split(b"\r\n"):
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value)
+                body = reader.read(length)
+                with self._lock:
+                    self._bodies.append(json.loads(body))
+                    answer, close = self._script.pop(0) if self._script else (self.OK, False)
+                conn.sendall(answer)
+                if close:
+                    return
+
+    def __enter__(self) -> "RawServer":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._sock.close()
