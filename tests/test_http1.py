@@ -84,7 +84,7 @@ def test_a_rejection_with_a_chunked_body_is_reported_with_its_text(
 ) -> None:
     answer = (
         b"HTTP/1.1 400 Bad Request\r\ntransfer-encoding: chunked\r\n\r\n"
-        b'17\r\n{"error":"invalid type"}\r\n0\r\n\r\n'
+        b'18\r\n{"error":"invalid type"}\r\n0\r\n\r\n'
     )
     with RawServer([(answer, False)]) as server:
         send(server, 1)
