@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .capture import KEEP_INNER, Capture, RawFrame
 from .contract import FIELDS, MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
-from .frames import FrameResolver
+from .frames import FrameResolver, clean_text
 from .options import Options
 from .scrub import Scrubber
 
@@ -24,17 +24,6 @@ Event = Dict[str, Any]
 #: Stack shape once trimmed to fit the body cap: innermost frames matter most.
 _FIT_INNER = 20
 _FIT_OUTER = 5
-
-
-def clean_text(text: str, limit: int) -> str:
-    """Cut ``text`` to ``limit`` characters and replace lone surrogates."""
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text
 
 
 def _omitted_frame(count: int) -> Dict[str, Any]:
@@ -95,9 +84,6 @@ class EventBuilder:
         if capture.extra:
             for key, value in capture.extra.items():
                 event.setdefault(key, value)
-        for frame in stack:
-            frame["file"] = clean_text(frame["file"], 512)
-            frame["fn"] = clean_text(frame["fn"], 512)
         if self._scrubber is not None:
             self._scrub(event, self._scrubber)
         return event

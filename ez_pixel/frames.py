@@ -21,6 +21,17 @@ MAX_NAME_CHARS = 512
 _LIBRARY_DIRS = ("site-packages", "dist-packages")
 
 
+def clean_text(text: str, limit: int) -> str:
+    """Cut ``text`` to ``limit`` characters and replace lone surrogates."""
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+    return text
+
+
 def _norm(path: str) -> str:
     return os.path.normcase(os.path.abspath(path))
 
@@ -62,7 +73,7 @@ class FrameResolver:
         self._exclude = tuple(in_app_exclude)
         self._stdlib = _stdlib_dirs()
         self._files: Dict[Tuple[str, str], Tuple[str, bool]] = {}
-        self._columns: Dict[Tuple[int, int, int], Tuple[object, int]] = {}
+        self._wire: Dict[Tuple[int, int, int], Tuple[object, Dict[str, object]]] = {}
 
     def describe(self, filename: str, module: str) -> Tuple[str, bool]:
         """The portable path of ``filename`` and whether it is application code."""
@@ -118,27 +129,32 @@ class FrameResolver:
         return base
 
     def wire_frame(self, raw: RawFrame) -> Dict[str, object]:
-        """One frame as the server expects it: ``{file, line, col, fn, in_app}``."""
+        """One frame as the server expects it: a new ``{file, line, col, fn, in_app}``.
+
+        Cached per code object, line and instruction: a recurring error
+        repeats its frames, and resolving one (path, module, column) is most
+        of the cost of building an event.
+        """
+        code, lineno, lasti, _ = raw
+        key = (id(code), lasti, lineno)
+        found = self._wire.get(key)
+        if found is None or found[0] is not code:  # the identity check guards against id reuse
+            if len(self._wire) >= 4096:
+                self._wire.clear()
+            found = self._wire[key] = (code, self._resolve(raw))
+        return dict(found[1])
+
+    def _resolve(self, raw: RawFrame) -> Dict[str, object]:
         code, lineno, _, _ = raw
         file, in_app = self.describe(code.co_filename, module_name(raw))
         fn = getattr(code, "co_qualname", None) or code.co_name
         return {
-            "file": file,
+            "file": clean_text(file, MAX_NAME_CHARS),
             "line": lineno,
-            "col": self._cached_column(raw),
-            "fn": str(fn)[:MAX_NAME_CHARS],
+            "col": self.column(raw),
+            "fn": clean_text(str(fn), MAX_NAME_CHARS),
             "in_app": in_app,
         }
-
-    def _cached_column(self, raw: RawFrame) -> int:
-        code, lineno, lasti, _ = raw
-        key = (id(code), lasti, lineno)
-        found = self._columns.get(key)
-        if found is None or found[0] is not code:  # the identity check guards against id reuse
-            if len(self._columns) >= 4096:
-                self._columns.clear()
-            found = self._columns[key] = (code, self.column(raw))
-        return found[1]
 
     @staticmethod
     def column(raw: RawFrame) -> int:

@@ -88,13 +88,16 @@ class Transport:
         self._proxied: Any = None
         proxy = proxy_for(self._url, options.proxy_url)
         if proxy:
+            tls: Dict[str, Any] = {}
+            if parts.scheme == "https":
+                tls["ssl_context"] = _tls_context(options)
             self._proxied = urllib3.ProxyManager(
                 proxy,
                 num_pools=1,
                 maxsize=1,
                 timeout=urllib3.Timeout(connect=options.connect_timeout, read=options.read_timeout),
                 retries=False,
-                ssl_context=_tls_context(options) if parts.scheme == "https" else None,
+                **tls,
             )
             self._headers = headers
             return
