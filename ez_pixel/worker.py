@@ -2,7 +2,9 @@
 
 The caller's only cost is an append under a lock. A full queue drops the new
 event, and so does a flood: one error repeating in a hot loop may hold at most
-a tenth of the queue, so a different error logged meanwhile still gets in.
+a tenth of the queue, so a different error logged meanwhile still gets in, and
+once it has filled that share it is kept out for ``FLOOD_PAUSE`` seconds, so a
+loop raising it forever sends a burst a second rather than all it can.
 
 The thread starts on the first event, sleeps on a condition when idle (no
 polling), and sends one event at a time, in order. Failures back off as a
@@ -19,6 +21,7 @@ so nothing is sent twice, and the thread and connection pool are new.
 import os
 import sys
 import threading
+import time
 import weakref
 from collections import Counter, deque
 from typing import TYPE_CHECKING, Callable, Deque, Dict, List, Optional, Set, Tuple
@@ -34,6 +37,11 @@ if TYPE_CHECKING:
 
 #: Turns a capture into the request body, or None when it must be dropped.
 Prepare = Callable[[Capture], Optional[bytes]]
+
+#: Seconds an error that filled its share of the queue is kept out. In a hot
+#: loop it then sends bursts of ``queue_size // 10`` events a second at most,
+#: instead of keeping the worker (and the GIL) busy for as long as it lasts.
+FLOOD_PAUSE = 1.0
 
 #: Marks threads whose log records must never come back into ez-pixel.
 sdk_thread = threading.local()
@@ -107,6 +115,8 @@ class Worker:
         self._wake = threading.Condition(self._lock)
         self._queue: Deque[Capture] = deque()
         self._per_signature: Dict[Tuple[object, ...], int] = {}
+        #: Errors that filled their share of the queue: when they may enter again.
+        self._flooding: Dict[Tuple[object, ...], float] = {}
         self._unfinished = 0  # queued, in flight, or being replayed from the spool
         self._stopping = False
         self._replay = False
@@ -131,7 +141,11 @@ class Worker:
                 self.counts["dropped_queue_full"] += 1
                 return False
             waiting = self._per_signature.get(signature, 0)
-            if waiting >= self._flood_limit:
+            if waiting >= self._flood_limit or self._flood_closed(signature):
+                if waiting >= self._flood_limit and signature not in self._flooding:
+                    if len(self._flooding) >= 1024:
+                        self._flooding.clear()
+                    self._flooding[signature] = time.monotonic() + FLOOD_PAUSE
                 self.counts["dropped_flood"] += 1
                 return False
             self._per_signature[signature] = waiting + 1
@@ -153,11 +167,23 @@ class Worker:
         reason = None
         if len(self._queue) >= self._options.queue_size:
             reason = "dropped_queue_full"
-        elif self._per_signature.get(flood_key, 0) >= self._flood_limit:
+        elif self._per_signature.get(flood_key, 0) >= self._flood_limit or self._flood_closed(
+            flood_key
+        ):
             reason = "dropped_flood"
         if reason is None:
             return True
         self.count(reason)
+        return False
+
+    def _flood_closed(self, signature: Tuple[object, ...]) -> bool:
+        """Whether this error is in its pause after filling its share of the queue."""
+        until = self._flooding.get(signature)
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        self._flooding.pop(signature, None)
         return False
 
     def count(self, name: str) -> None:

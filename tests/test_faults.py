@@ -98,6 +98,35 @@ def test_flood_of_one_error_does_not_crowd_out_another(tmp_path: Path) -> None:
     assert grown_kb < 10_000  # peak RSS grew by less than 10 MB
 
 
+def test_an_error_that_fills_its_share_of_the_queue_pauses(monkeypatch: Any) -> None:
+    monkeypatch.setattr("ez_pixel.worker.FLOOD_PAUSE", 2.0)
+
+    def fail(kind: type = ValueError) -> None:
+        try:
+            raise kind("same bug")
+        except Exception:
+            log.exception("failed")
+
+    with FaultServer([{"status": 200, "delay": 0.5}]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=100)  # a share is 10
+        log = quiet_logger("flood.pause")
+        started = time.monotonic()
+        for _ in range(30):  # the first is in flight for 0.5 s, 10 wait, the rest are dropped
+            fail()
+        assert ez_pixel.flush_pixel(10)
+        fail()  # still paused, though nothing of it waits any more
+        fail(KeyError)  # another error is never held back
+        assert ez_pixel.flush_pixel(10)
+        assert ez_pixel.stats()["dropped"] == {"flood": 20}
+        while time.monotonic() < started + 2.2:  # the pause ends
+            time.sleep(0.05)
+        fail()
+        assert ez_pixel.flush_pixel(10)
+        types = [b["type"] for b in server.bodies()]
+    assert types == ["ValueError"] * 11 + ["KeyError", "ValueError"]
+    assert ez_pixel.stats()["sent"] == 13
+
+
 def test_sixteen_threads_every_event_once_or_counted() -> None:
     with FaultServer() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=20_000)
