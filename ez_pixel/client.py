@@ -51,6 +51,7 @@ class Client:
         self.options = options
         self.worker = Worker(options, self.prepare)
         self._builder: Any = None
+        self.worker.start()
 
     def capture_exception(
         self,

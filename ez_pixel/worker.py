@@ -6,11 +6,11 @@ a tenth of the queue, so a different error logged meanwhile still gets in, and
 once it has filled that share it is kept out for ``FLOOD_PAUSE`` seconds, so a
 loop raising it forever sends a burst a second rather than all it can.
 
-The thread starts on the first event, sleeps on a condition when idle (no
-polling), and sends one event at a time, in order. Failures back off as a
-whole: while the server is unreachable only the oldest event probes it, with
-waits growing to ``Backoff.max_delay``, and no event spends its retry budget
-on a server that is not there. With a spool directory, events that cannot be
+The thread starts with the client (see :meth:`Worker.start`), sleeps on a
+condition when idle (no polling), and sends one event at a time, in order.
+Failures back off as a whole: while the server is unreachable only the
+oldest event probes it, with waits growing to ``Backoff.max_delay``, and no
+event spends its retry budget on a server that is not there. With a spool directory, events that cannot be
 delivered (server unreachable, or still queued at exit) go to disk and are
 sent first once the server, or the next process, can deliver them.
 
@@ -186,6 +186,13 @@ class Worker:
         self._flooding.pop(signature, None)
         return False
 
+    def start(self) -> None:
+        """Start the thread now: it loads what delivery needs (urllib3, ssl,
+        about 100 ms of imports) while the app starts, not at its first error."""
+        with self._lock:
+            if self._thread is None and not self._stopping:
+                self._start()
+
     def count(self, name: str) -> None:
         """Add one to counter ``name`` from any thread."""
         with self._lock:
@@ -263,7 +270,11 @@ class Worker:
         sdk_thread.active = True
         try:
             with _import_guard:
-                from . import event, transport  # noqa: F401  (loaded here, not on the app's thread)
+                from . import event  # noqa: F401  (loaded here, not on the app's thread)
+                from .transport import Transport
+
+            if self._transport is None:
+                self._transport = Transport(self._options)  # TLS: loads the CA certificates
 
             while not self._stopping:
                 if self._replay:
