@@ -92,7 +92,20 @@ def child_env() -> Dict[str, str]:
         if not key.lower().endswith("_proxy") and not key.startswith(("PIXEL_", "SENTRY_"))
     }
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    # Every contender imports from bytecode caches: pip compiled 0.1.0's and
+    # sentry-sdk's; this repository's are written by compile_repo() below.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
+
+
+def compile_repo() -> None:
+    """Write this repository's bytecode caches, as an install would."""
+    subprocess.run(
+        [str(python_of("ours")), "-m", "compileall", "-q", str(REPO / "ez_pixel")],
+        check=True,
+        env=child_env(),
+        cwd=neutral_cwd(),
+    )
 
 
 class Outcome(NamedTuple):

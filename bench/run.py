@@ -99,6 +99,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     print(f"virtualenvs from {base_python}", flush=True)
     for name in envs.REQUIREMENTS:
         envs.ensure(name, base_python, reinstall=args.reinstall)
+    measures.compile_repo()
 
     output = Path(args.output)
     results: Dict[str, Any] = {}
