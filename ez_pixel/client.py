@@ -84,6 +84,25 @@ class Client:
             self.worker.count("internal_errors")
             return None
 
+    def flooded(self, exc: BaseException, tb: Optional[TracebackType] = None) -> bool:
+        """True, and counted as a drop, when ``exc`` would be dropped as a flood now.
+
+        A check callers make before they gather a message, context or
+        frames: only the type and the innermost frame are looked at. An
+        exception it lets through still goes through :meth:`capture_exception`.
+        """
+        try:
+            if tb is None:
+                tb = exc.__traceback__
+            if tb is None:
+                return False
+            while tb.tb_next is not None:
+                tb = tb.tb_next
+            innermost: RawFrame = (tb.tb_frame.f_code, tb.tb_lineno or 0, 0, None)
+            return not self.worker.admits(signature(type_name(exc), [innermost]))
+        except Exception:
+            return False
+
     @staticmethod
     def exception_capture(
         exc: BaseException,

@@ -120,16 +120,19 @@ class PixelHandler(logging.Handler):
     def _report(self, client: Client, record: logging.LogRecord, level: str) -> None:
         if not client.options.report_client_errors and is_client_error(record):
             return
-        extra: Dict[str, Any] = {"logger": record.name}
-        request = request_of(record)
-        if request is not None:
-            extra["request"] = request
         exc_info = record.exc_info
         view = _structlog_view(record)
         if view is not None:
             if view.skip:  # a PixelProcessor has dealt with this log call
                 return
             exc_info = exc_info or view.exc_info
+        if exc_info and exc_info[1] is not None and client.flooded(exc_info[1], exc_info[2]):
+            return  # before the message and the rest are gathered: cheap in a hot loop
+        extra: Dict[str, Any] = {"logger": record.name}
+        request = request_of(record)
+        if request is not None:
+            extra["request"] = request
+        if view is not None:
             extra.update(view.extra)
         message = view.message if view is not None else _record_message(record)
         if exc_info and exc_info[1] is not None:

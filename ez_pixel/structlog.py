@@ -545,7 +545,9 @@ class PixelProcessor:
         if level is None or levelno < self.level or self._ignored(name):
             return
         exc_info, rendered = exception_of(event_dict)
-        if exc_info is not None and getattr(exc_info[1], _REPORTED, False):
+        if exc_info is not None and (
+            getattr(exc_info[1], _REPORTED, False) or client.flooded(exc_info[1], exc_info[2])
+        ):
             return
         message, template = event_text(event_dict)
         extra: Dict[str, Any] = {"context": context_of(event_dict)}

@@ -10,9 +10,10 @@ The thread starts with the client (see :meth:`Worker.start`), sleeps on a
 condition when idle (no polling), and sends one event at a time, in order.
 Failures back off as a whole: while the server is unreachable only the
 oldest event probes it, with waits growing to ``Backoff.max_delay``, and no
-event spends its retry budget on a server that is not there. With a spool directory, events that cannot be
-delivered (server unreachable, or still queued at exit) go to disk and are
-sent first once the server, or the next process, can deliver them.
+event spends its retry budget on a server that is not there. With a spool
+directory, events that cannot be delivered (server unreachable, or still
+queued at exit) go to disk and are sent first once the server, or the next
+process, can deliver them.
 
 In a forked child the worker starts afresh: the parent's queue is discarded
 so nothing is sent twice, and the thread and connection pool are new.
