@@ -142,11 +142,7 @@ class Worker:
                 self.counts["dropped_queue_full"] += 1
                 return False
             waiting = self._per_signature.get(signature, 0)
-            if waiting >= self._flood_limit or self._flood_closed(signature):
-                if waiting >= self._flood_limit and signature not in self._flooding:
-                    if len(self._flooding) >= 1024:
-                        self._flooding.clear()
-                    self._flooding[signature] = time.monotonic() + FLOOD_PAUSE
+            if self._flooding_now(signature, waiting):
                 self.counts["dropped_flood"] += 1
                 return False
             self._per_signature[signature] = waiting + 1
@@ -168,17 +164,21 @@ class Worker:
         reason = None
         if len(self._queue) >= self._options.queue_size:
             reason = "dropped_queue_full"
-        elif self._per_signature.get(flood_key, 0) >= self._flood_limit or self._flood_closed(
-            flood_key
-        ):
+        elif self._flooding_now(flood_key, self._per_signature.get(flood_key, 0)):
             reason = "dropped_flood"
         if reason is None:
             return True
         self.count(reason)
         return False
 
-    def _flood_closed(self, signature: Tuple[object, ...]) -> bool:
-        """Whether this error is in its pause after filling its share of the queue."""
+    def _flooding_now(self, signature: Tuple[object, ...], waiting: int) -> bool:
+        """Whether this error fills its share of the queue, or is paused after doing so."""
+        if waiting >= self._flood_limit:
+            if signature not in self._flooding:
+                if len(self._flooding) >= 1024:
+                    self._flooding.clear()
+                self._flooding[signature] = time.monotonic() + FLOOD_PAUSE
+            return True
         until = self._flooding.get(signature)
         if until is None:
             return False

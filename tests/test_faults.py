@@ -111,7 +111,9 @@ def test_an_error_that_fills_its_share_of_the_queue_pauses(monkeypatch: Any) -> 
         ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=100)  # a share is 10
         log = quiet_logger("flood.pause")
         started = time.monotonic()
-        for _ in range(30):  # the first is in flight for 0.5 s, 10 wait, the rest are dropped
+        fail()
+        assert server.wait_for(lambda bodies: len(bodies) == 1)  # in flight for 0.5 s
+        for _ in range(29):  # 10 wait, the rest are dropped
             fail()
         assert ez_pixel.flush_pixel(10)
         fail()  # still paused, though nothing of it waits any more
