@@ -140,7 +140,10 @@ def evaluate(results: Results) -> List[Goal]:
     goals.append(
         _ratio_goal(
             "never answers: per call / healthy",
-            _ratio(_get(faults, "blackhole", "ours", "us"), us["ours"]),
+            _ratio(
+                _get(faults, "blackhole", "ours", "us"),
+                _get(faults, "healthy", "ours", "us") or us["ours"],
+            ),
             1.2,
         )
     )
@@ -160,7 +163,10 @@ def evaluate(results: Results) -> List[Goal]:
     goals.append(
         _ratio_goal(
             "refused, 100k errors: per call / floor",
-            _ratio(_get(faults, "refused", "ours", "us"), us["floor"]),
+            _ratio(
+                _get(faults, "refused", "ours", "us"),
+                _get(faults, "floor", "floor", "us") or us["floor"],
+            ),
             3,
         )
     )
@@ -229,6 +235,16 @@ def _figure_rows(results: Results) -> List[Tuple[str, Dict[str, str]]]:
     rows.append(("CPU µs per call, all threads, healthy sink", {
         name: _num(_get(caller, name, "cpu_us")) for name, _ in COLUMNS
     }))  # fmt: skip
+    baseline = {
+        "floor": _get(faults, "floor", "floor"),
+        "ours": _get(faults, "healthy", "ours"),
+    }
+    if any(baseline.values()):
+        rows.append(("µs per call, healthy sink, interleaved with the two faults below", {
+            name: f"{_with_range(entry, 'us')}, {_num(entry.get('calls'))} calls"
+            for name, entry in baseline.items()
+            if entry
+        }))  # fmt: skip
     for mode, label in (("blackhole", "server never answers"), ("refused", "connection refused")):
         cells: Dict[str, Dict[str, str]] = {"us": {}, "mem": {}, "exit": {}}
         for name, _ in COLUMNS:
