@@ -168,11 +168,15 @@ class Transport:
         self._reader = connection.sock.makefile("rb")
         return None
 
-    def _post_proxied(self, body: bytes) -> Answer:
+    def _post_proxied(self, body: bytes, fresh: bool = False) -> Answer:
         try:
             response = self._proxied.request(
                 "POST", self._url, body=body, headers=self._headers, retries=False, redirect=False
             )
+        except urllib3.exceptions.ProtocolError as exc:
+            if not fresh:  # a kept-alive connection closed while idle: once more on a new one
+                return self._post_proxied(body, fresh=True)
+            return _failure(exc, FAILED)
         except urllib3.exceptions.HTTPError as exc:
             kind = UNREACHABLE if isinstance(exc, _NOT_CONNECTED) else FAILED
             return _failure(exc, kind)

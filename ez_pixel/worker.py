@@ -274,8 +274,10 @@ class Worker:
                 from . import event  # noqa: F401  (loaded here, not on the app's thread)
                 from .transport import Transport
 
-            if self._transport is None:
+            try:
                 self._transport = Transport(self._options)  # TLS: loads the CA certificates
+            except Exception as exc:  # e.g. a ca_certs file that cannot be read
+                self.warn_once(4, f"cannot set up delivery to {self._options.ingest_url}: {exc}")
 
             while not self._stopping:
                 if self._replay:

@@ -309,6 +309,21 @@ def test_tls_is_verified_and_a_private_ca_can_be_trusted(tmp_path: Path, capfd: 
         assert [b["message"] for b in server.bodies()] == ["trusted"]
 
 
+def test_an_unreadable_ca_file_is_said_once_and_never_breaks_the_app(
+    tmp_path: Path, capfd: Any
+) -> None:
+    missing = tmp_path / "no-such-ca.pem"
+    ez_pixel.init_pixel(KEY, f"https://127.0.0.1:{free_port()}/ingest", ca_certs=str(missing))
+    for _ in range(3):
+        ez_pixel.report_pixel("never sent")
+    assert ez_pixel.flush_pixel(5)
+    err = capfd.readouterr().err
+    assert err.count("cannot set up delivery to https://127.0.0.1:") == 1
+    assert "Traceback" not in err
+    stats = ez_pixel.stats()
+    assert stats["sent"] == 0 and stats["internal_errors"] == 3
+
+
 def test_debug_prints_what_the_sdk_does(capfd: Any) -> None:
     with FaultServer([503]) as server:
         ez_pixel.init_pixel(KEY, server.ingest_url, debug=True)
