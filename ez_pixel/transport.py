@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import urllib3
 from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.util.ssl_ import create_urllib3_context
 from urllib3.util.wait import wait_for_read
 
 from . import http1
@@ -63,8 +64,29 @@ def _target(url: str) -> str:
 
 
 def _tls_context(options: Options) -> ssl.SSLContext:
-    """Certificates and host names always verified; ``ca_certs`` replaces the system's CAs."""
-    return ssl.create_default_context(cafile=options.ca_certs or None)
+    """Certificates and host names always verified; ``ca_certs`` replaces the system's CAs.
+
+    urllib3 makes the context, so that its host-name checks (its own in 1.26,
+    the ``ssl`` module's in 2.x, for names and IP addresses) apply as usual.
+    """
+    context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+    if options.ca_certs:
+        context.load_verify_locations(cafile=options.ca_certs)
+    else:
+        context.load_default_certs()
+    return context
+
+
+def _https_connection(host: str, port: int, context: ssl.SSLContext, **kwargs: Any) -> Any:
+    """A verifying urllib3 HTTPS connection (not yet connected), for urllib3 1.26 and 2.x."""
+    if _URLLIB3_1:  # 1.26 takes its certificate settings through set_cert()
+        connection = HTTPSConnection(host, port, ssl_context=context, **kwargs)
+        connection.set_cert(cert_reqs="CERT_REQUIRED")
+        return connection
+    return HTTPSConnection(host, port, ssl_context=context, cert_reqs="CERT_REQUIRED", **kwargs)
+
+
+_URLLIB3_1 = _urllib3_version().startswith("1.")
 
 
 class Transport:
@@ -155,7 +177,7 @@ class Transport:
         kwargs: Dict[str, Any] = {"timeout": self._options.connect_timeout}
         connection: HTTPConnection
         if self._tls is not None:
-            connection = HTTPSConnection(self._host, self._port, ssl_context=self._tls, **kwargs)
+            connection = _https_connection(self._host, self._port, self._tls, **kwargs)
         else:
             connection = HTTPConnection(self._host, self._port, **kwargs)
         try:
@@ -210,5 +232,7 @@ def _failure(exc: Exception, kind: str) -> Answer:
         type(exc).__name__ == "CertificateError"  # urllib3 1.26's own host-name check
     ):
         kind = TLS
-    reason = getattr(exc, "reason", None)
+    # urllib3's errors keep the cause in .reason; ssl's .reason is only a code
+    # ("CERTIFICATE_VERIFY_FAILED"), and its text says which check failed.
+    reason = None if isinstance(exc, ssl.SSLError) else getattr(exc, "reason", None)
     return Answer(0, "", error=f"{type(exc).__name__}: {reason or exc}"[:300], failure=kind)

@@ -309,6 +309,22 @@ def test_tls_is_verified_and_a_private_ca_can_be_trusted(tmp_path: Path, capfd: 
         assert [b["message"] for b in server.bodies()] == ["trusted"]
 
 
+def test_a_certificate_for_another_host_is_refused(tmp_path: Path, capfd: Any) -> None:
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("pixel.example.org").configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    with FaultServer(tls=context) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, ca_certs=str(ca_file))  # trusted CA, wrong host
+        ez_pixel.report_pixel("never sent to the wrong host")
+        assert ez_pixel.flush_pixel(5)
+        assert server.bodies() == []
+    assert ez_pixel.stats()["dropped"] == {"tls_untrusted": 1}
+    assert "127.0.0.1" in capfd.readouterr().err
+
+
 def test_an_unreadable_ca_file_is_said_once_and_never_breaks_the_app(
     tmp_path: Path, capfd: Any
 ) -> None:
