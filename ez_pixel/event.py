@@ -162,6 +162,14 @@ class EventBuilder:
         return start, lines
 
 
+def warm_up(options: Options) -> None:
+    """Build and encode one throwaway event, so what that imports lazily is loaded now."""
+    try:
+        encode(EventBuilder(options).build(Capture("error", "WarmUp", "", [])))
+    except Exception:
+        pass
+
+
 def minimal(capture: Capture, options: Options) -> Event:
     """A stackless event for a capture whose full build failed: better than none."""
     return {

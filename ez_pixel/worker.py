@@ -271,13 +271,7 @@ class Worker:
         sdk_thread.active = True
         try:
             with _import_guard:
-                from . import event  # noqa: F401  (loaded here, not on the app's thread)
-                from .transport import Transport
-
-            try:
-                self._transport = Transport(self._options)  # TLS: loads the CA certificates
-            except Exception as exc:  # e.g. a ca_certs file that cannot be read
-                self.warn_once(4, f"cannot set up delivery to {self._options.ingest_url}: {exc}")
+                self._load()
 
             while not self._stopping:
                 if self._replay:
@@ -309,6 +303,23 @@ class Worker:
                     self._transport.close()
                 except Exception:
                     pass
+
+    def _load(self) -> None:
+        """Import everything delivery needs, with the import guard held.
+
+        Modules the first build and the first connection would import lazily
+        are loaded here too (``sysconfig``'s data, the ``idna`` codec), so that
+        no import is ever under way on this thread when the process forks.
+        """
+        from . import event  # loaded here, not on the app's thread
+        from .transport import Transport
+
+        event.warm_up(self._options)
+        "ez-pixel.invalid".encode("idna")  # socket.getaddrinfo and urllib3 use this codec
+        try:
+            self._transport = Transport(self._options)  # TLS: loads the CA certificates
+        except Exception as exc:  # e.g. a ca_certs file that cannot be read
+            self.warn_once(4, f"cannot set up delivery to {self._options.ingest_url}: {exc}")
 
     def _begin_replay(self) -> None:
         """Send the spool's events before the queue's; flush() waits for them."""

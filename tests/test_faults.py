@@ -184,6 +184,34 @@ def test_fork_child_reports_through_its_own_worker(tmp_path: Path) -> None:
     )
 
 
+def test_delivery_imports_nothing_after_start_up(tmp_path: Path) -> None:
+    # A module import under way on the worker when the process forks leaves
+    # that module's lock held in the child forever: the child then hangs on
+    # its first connection (this made the fork test fail about 4 times in 10).
+    with FaultServer() as server:
+        result = run_script(
+            tmp_path,
+            """
+            import sys, time, ez_pixel
+            client = ez_pixel.init_pixel()
+            deadline = time.monotonic() + 10
+            while client.worker._transport is None and time.monotonic() < deadline:
+                time.sleep(0.01)  # the worker's start-up, under the import guard
+            before = set(sys.modules)
+            try:
+                {}["missing"]
+            except KeyError as exc:
+                client.capture_exception(exc)  # nothing printed: no import on this thread
+            assert ez_pixel.flush_pixel(10)
+            print(sorted(set(sys.modules) - before))
+            """,
+            ingest_url=server.ingest_url,
+        )
+        assert result.returncode == 0, result.stderr
+        assert len(server.bodies()) == 1
+    assert result.stdout.strip() == "[]"
+
+
 SPOOL_APP = """
 import logging, sys, ez_pixel
 ez_pixel.init_pixel(spool_dir=sys.argv[1] if len(sys.argv) > 1 else "spool", connect_timeout=0.5)
