@@ -188,8 +188,11 @@ class Worker:
         return False
 
     def start(self) -> None:
-        """Start the thread now: it loads what delivery needs (urllib3, ssl,
-        about 100 ms of imports) while the app starts, not at its first error."""
+        """Start the thread now, so it loads what delivery needs while the app starts.
+
+        That is urllib3, ``ssl`` and the CA certificates, about 100 ms of work
+        that would otherwise compete with the app for the GIL at its first error.
+        """
         with self._lock:
             if self._thread is None and not self._stopping:
                 self._start()
