@@ -7,7 +7,7 @@ import ssl
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Tuple
 
 import pytest
 
@@ -315,13 +315,19 @@ def test_proxy_from_environment_and_explicit(monkeypatch: Any) -> None:
         ]
 
 
-def test_tls_is_verified_and_a_private_ca_can_be_trusted(tmp_path: Path, capfd: Any) -> None:
+def private_ca(tmp_path: Path, host: str) -> Tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for ``host``, and the file of the CA that signed it."""
     trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
+    ca.issue_cert(host).configure_cert(context)
     ca_file = tmp_path / "ca.pem"
     ca.cert_pem.write_to_path(str(ca_file))
+    return context, ca_file
+
+
+def test_tls_is_verified_and_a_private_ca_can_be_trusted(tmp_path: Path, capfd: Any) -> None:
+    context, ca_file = private_ca(tmp_path, "127.0.0.1")
     with FaultServer(tls=context) as server:
         ez_pixel.init_pixel(KEY, server.ingest_url)
         ez_pixel.report_pixel("never sent unverified")
@@ -338,12 +344,7 @@ def test_tls_is_verified_and_a_private_ca_can_be_trusted(tmp_path: Path, capfd: 
 
 
 def test_a_certificate_for_another_host_is_refused(tmp_path: Path, capfd: Any) -> None:
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("pixel.example.org").configure_cert(context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
+    context, ca_file = private_ca(tmp_path, "pixel.example.org")
     with FaultServer(tls=context) as server:
         ez_pixel.init_pixel(KEY, server.ingest_url, ca_certs=str(ca_file))  # trusted CA, wrong host
         ez_pixel.report_pixel("never sent to the wrong host")
