@@ -32,8 +32,20 @@ class Backoff(NamedTuple):
         return retry > self.max_retries
 
 
-def is_permanent(status: int) -> bool:
-    """An answer that no retry can change (the event or the key is rejected)."""
+#: What the ingest server says in a 429 when the project has as many error
+#: groups as it may have: this event's new fingerprint will not be accepted
+#: (events of known fingerprints still are), so retrying it only costs time.
+FINGERPRINT_CAP = "fingerprint cap"
+
+
+def is_permanent(status: int, body: str = "", retry_after: Optional[float] = None) -> bool:
+    """An answer that no retry can change (the event or the key is rejected).
+
+    A 429 is a rate limit to wait out, unless it says the project's
+    fingerprint cap is reached and gives no ``Retry-After``.
+    """
+    if status == 429:
+        return retry_after is None and FINGERPRINT_CAP in body
     return status in PERMANENT_STATUSES or (300 <= status < 400)
 
 

@@ -476,7 +476,7 @@ class Worker:
                 self._failures = 0
                 self.counts["sent"] += 1
                 return SENT
-            if answer.status and is_permanent(answer.status):
+            if answer.status and is_permanent(answer.status, answer.body, answer.retry_after):
                 self._failures = 0
                 self._warn_rejected(answer)
                 return f"rejected_{answer.status}"
@@ -514,6 +514,7 @@ class Worker:
             403: f"the server refused project key {key}",
             404: f"nothing accepts events at {self._options.ingest_url} (404)",
             413: "an event was too large for the server",
+            429: "the project has reached the server's cap of error groups; new ones are refused",
         }
         hint = hints.get(answer.status, f"the server answered {answer.status}")
         self.warn_once(answer.status, f"{hint}: {answer.body.strip()[:200]} (event dropped)")

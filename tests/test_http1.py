@@ -91,3 +91,17 @@ def test_a_rejection_with_a_chunked_body_is_reported_with_its_text(
         assert len(server.bodies()) == 1
     assert ez_pixel.stats()["dropped"] == {"rejected_400": 1}
     assert '{"error":"invalid type"}' in capfd.readouterr().err
+
+
+def test_the_fingerprint_cap_drops_that_event_at_once_and_holds_up_nothing(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    text = b'{"error": "project fingerprint cap reached"}'
+    cap = b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: %d\r\n\r\n%s" % (len(text), text)
+    with RawServer([(cap, False), (cap, False)]) as server:
+        send(server, 3)  # the first two are new groups over the cap; the third lands
+        assert [b["message"] for b in server.bodies()] == ["event 0", "event 1", "event 2"]
+    stats = ez_pixel.stats()
+    assert stats["dropped"] == {"rejected_429": 2} and stats["retried"] == 0
+    assert stats["sent"] == 1
+    assert capfd.readouterr().err.count("cap of error groups") == 1
