@@ -77,6 +77,10 @@ def _tls_context(options: Options) -> ssl.SSLContext:
     return context
 
 
+#: urllib3 1.26 configures HTTPS connections differently from 2.x.
+_URLLIB3_1 = _urllib3_version().startswith("1.")
+
+
 def _https_connection(host: str, port: int, context: ssl.SSLContext, **kwargs: Any) -> Any:
     """A verifying urllib3 HTTPS connection (not yet connected), for urllib3 1.26 and 2.x."""
     if _URLLIB3_1:  # 1.26 takes its certificate settings through set_cert()
@@ -84,9 +88,6 @@ def _https_connection(host: str, port: int, context: ssl.SSLContext, **kwargs: A
         connection.set_cert(cert_reqs="CERT_REQUIRED")
         return connection
     return HTTPSConnection(host, port, ssl_context=context, cert_reqs="CERT_REQUIRED", **kwargs)
-
-
-_URLLIB3_1 = _urllib3_version().startswith("1.")
 
 
 class Transport:
