@@ -4,9 +4,9 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
+from ._delivery.retry import is_success
 from .client import Client
 from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
-from .retry import is_success
 
 if TYPE_CHECKING:
     from .cli import Subparsers
@@ -57,7 +57,7 @@ def prepare_test_event(options: Options) -> Tuple[bytes, str]:
 
 def post_test_event(options: Options, body: bytes) -> Tuple[int, str]:
     """POST ``body`` with the SDK's transport: ``(status, what happened)``, 0 if unreachable."""
-    from .transport import Transport
+    from ._delivery.transport import Transport
 
     transport = Transport(options)
     try:

@@ -99,7 +99,7 @@ def test_flood_of_one_error_does_not_crowd_out_another(tmp_path: Path) -> None:
 
 
 def test_an_error_that_fills_its_share_of_the_queue_pauses(monkeypatch: Any) -> None:
-    monkeypatch.setattr("ez_pixel.worker.FLOOD_PAUSE", 2.0)
+    monkeypatch.setattr("ez_pixel._delivery.flood.FLOOD_PAUSE", 2.0)
 
     def fail(kind: type = ValueError) -> None:
         try:
@@ -195,7 +195,7 @@ def test_delivery_imports_nothing_after_start_up(tmp_path: Path) -> None:
             import sys, time, ez_pixel
             client = ez_pixel.init_pixel()
             deadline = time.monotonic() + 10
-            while client.worker._transport is None and time.monotonic() < deadline:
+            while client.worker.sender.transport is None and time.monotonic() < deadline:
                 time.sleep(0.01)  # the worker's start-up, under the import guard
             before = set(sys.modules)
             try:

@@ -13,9 +13,9 @@ import structlog
 from structlog.stdlib import ProcessorFormatter
 
 import ez_pixel
+from ez_pixel._guard import sdk_thread
 from ez_pixel.options import make_options
 from ez_pixel.structlog import PixelProcessor
-from ez_pixel.worker import sdk_thread
 from helpers import KEY, assert_valid, run_script
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "structlog_app.py"

@@ -13,11 +13,12 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
-from .capture import KEEP_INNER, Capture, RawFrame
-from .contract import FIELDS, MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
-from .frames import FrameResolver, clean_text
-from .options import Options
+from .._text import cut
+from ..contract import FIELDS, MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
+from ..options import Options
+from .frames import FrameResolver
 from .scrub import Scrubber
+from .snapshot import KEEP_INNER, Capture, RawFrame
 
 Event = Dict[str, Any]
 
@@ -68,8 +69,8 @@ class EventBuilder:
             "event_id": capture.event_id or str(uuid.uuid4()),
             "project_key": self._options.project_key,
             "fingerprint": self._fingerprint(capture, stack, culprit),
-            "type": clean_text(capture.type_name, MAX_TYPE_CHARS),
-            "message": clean_text(self._portable(capture.message), MAX_MESSAGE_CHARS),
+            "type": cut(capture.type_name, MAX_TYPE_CHARS),
+            "message": cut(self._portable(capture.message), MAX_MESSAGE_CHARS),
             "stack": stack,
             "code_context": self._code_context(capture, stack, culprit),
             "runtime": self._options.runtime,
@@ -97,8 +98,8 @@ class EventBuilder:
     def _cause(self, type_name: str, message: str, raw: Optional[RawFrame]) -> Dict[str, Any]:
         """One chained exception: type, message, and where it was raised."""
         cause: Dict[str, Any] = {
-            "type": clean_text(type_name, MAX_TYPE_CHARS),
-            "message": clean_text(self._portable(message), 300),
+            "type": cut(type_name, MAX_TYPE_CHARS),
+            "message": cut(self._portable(message), 300),
         }
         if raw is not None:
             frame = self._frames.wire_frame(raw)
@@ -156,7 +157,7 @@ class EventBuilder:
         if found is None:
             return None
         start, lines = found
-        lines = [clean_text(line, 300) for line in lines]
+        lines = [cut(line, 300) for line in lines]
         if self._scrubber is not None:
             lines = [self._scrubber.source_line(line) for line in lines]
         return start, lines
@@ -164,10 +165,7 @@ class EventBuilder:
 
 def warm_up(options: Options) -> None:
     """Build and encode one throwaway event, so what that imports lazily is loaded now."""
-    try:
-        encode(EventBuilder(options).build(Capture("error", "WarmUp", "", [])))
-    except Exception:
-        pass
+    encode(EventBuilder(options).build(Capture("error", "WarmUp", "", [])))
 
 
 def minimal(capture: Capture, options: Options) -> Event:
@@ -176,8 +174,8 @@ def minimal(capture: Capture, options: Options) -> Event:
         "event_id": capture.event_id or str(uuid.uuid4()),
         "project_key": options.project_key,
         "fingerprint": fingerprint([capture.type_name, capture.group or capture.message[:200]]),
-        "type": clean_text(str(capture.type_name), MAX_TYPE_CHARS),
-        "message": clean_text(str(capture.message), MAX_MESSAGE_CHARS),
+        "type": cut(str(capture.type_name), MAX_TYPE_CHARS),
+        "message": cut(str(capture.message), MAX_MESSAGE_CHARS),
         "stack": [],
         "code_context": None,
         "runtime": options.runtime,
@@ -234,7 +232,7 @@ def _drop_context(event: Event) -> None:
 
 
 def _shorten_message(event: Event) -> None:
-    event["message"] = clean_text(event["message"], 1024)
+    event["message"] = cut(event["message"], 1024)
 
 
 def _innermost_only(event: Event) -> None:
