@@ -34,11 +34,11 @@ def test_logger_exception_becomes_exception_event(pixel: Any, events: Any) -> No
     assert event["manual_report"] is False
     assert event["project_key"] == KEY
     inner = event["stack"][0]
-    assert inner["fn"] == "charge" and inner["file"] == "tests/test_logging.py"
+    assert inner["fn"] == "charge" and inner["file"] == "tests/process/test_logging.py"
     assert inner["in_app"] is True
     assert event["stack"][1]["fn"] == "test_logger_exception_becomes_exception_event"
     context = event["code_context"]
-    assert context["file"] == "tests/test_logging.py"
+    assert context["file"] == "tests/process/test_logging.py"
     assert context["error_line"] == inner["line"]
     failing = context["lines"][context["error_line"] - context["start_line"]]
     assert failing.strip() == 'raise ValueError(f"negative amount {amount}")'
@@ -85,7 +85,7 @@ def test_message_events_group_by_template_not_values(pixel: Any, events: Any) ->
     assert first["fingerprint"] == second["fingerprint"]
     assert third["fingerprint"] != first["fingerprint"]
     assert first["stack"][0]["fn"] == "test_message_events_group_by_template_not_values"
-    assert first["stack"][0]["file"] == "tests/test_logging.py"
+    assert first["stack"][0]["file"] == "tests/process/test_logging.py"
     assert (
         first["code_context"]["lines"][
             first["code_context"]["error_line"] - first["code_context"]["start_line"]
