@@ -6,11 +6,13 @@ Every public method swallows its own failures and counts them in
 
 import os
 import threading
+from functools import partial
 from types import FrameType, TracebackType
 from typing import Any, Dict, Optional
 
 from ._capture.capture import exception_capture, innermost_key, message_capture
 from ._capture.records import first_report
+from ._delivery.job import Job
 from ._delivery.worker import Worker
 from ._event.prepare import Preparer
 from ._event.snapshot import Capture
@@ -143,7 +145,10 @@ class Client:
 
             capture.event_id = str(uuid.uuid4())
         assert self._preparer is not None
-        if self.worker.submit(self._preparer.job(capture)):
+        # The worker gets the flood key the capture stage computed and the event
+        # stage's function that turns this capture into a body on its thread.
+        job = Job(capture.flood_key, capture.type_name, partial(self._preparer.body, capture))
+        if self.worker.submit(job):
             return capture.event_id or ""
         return None
 

@@ -380,6 +380,19 @@ def test_ignore_loggers(pixel: Any, events: Any, collector: Any) -> None:
     assert event["message"] == "not a child of noisy"
 
 
+def test_ignore_logger_applies_to_the_processor_too(
+    pixel: Any, events: Any, collector: Any
+) -> None:
+    pixel()
+    ez_pixel.ignore_logger("structlog.noisy")
+    log = pure(io.StringIO())
+    log.bind(logger="structlog.noisy").error("ignored")
+    log.bind(logger="structlog.noisy.child").error("ignored too")
+    log.bind(logger="structlog.noisy_neighbour").error("reported")
+    (event,) = exactly(events, collector, 1)
+    assert event["message"] == "reported"
+
+
 def test_own_client_and_no_client(collector: Any) -> None:
     client = ez_pixel.Client(make_options(KEY, collector.ingest_url))
     try:

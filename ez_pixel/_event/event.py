@@ -1,44 +1,27 @@
-"""Building the wire event from a capture, and fitting it to the server's limits.
+"""Building the wire event from a capture: frames, fingerprint, code context, scrubbing.
 
-Runs on the worker thread. The fingerprint is sha256 over the exception type
-and the innermost application frame's portable path, function and failing
-source text; never a line number or an absolute path, so it survives
-unrelated edits above the bug and differs between install locations not at all.
+Runs on the worker thread. Frames are made portable by :mod:`.frames`, the
+fingerprint is :mod:`.fingerprint`'s, secrets go through :mod:`.scrub`, and
+:mod:`.fit` cuts the result to the server's body cap and encodes it.
 """
 
-import hashlib
-import json
 import os
 import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
 from .._text import cut
-from ..contract import FIELDS, MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
+from ..contract import FIELDS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
 from ..options import Options
+from .fingerprint import fingerprint
+from .fit import Event, encode, omitted_frame
 from .frames import FrameResolver
 from .scrub import Scrubber
 from .snapshot import KEEP_INNER, Capture, RawFrame
 
-Event = Dict[str, Any]
-
-#: Stack shape once trimmed to fit the body cap: innermost frames matter most.
-_FIT_INNER = 20
-_FIT_OUTER = 5
-
-
-def _omitted_frame(count: int) -> Dict[str, Any]:
-    return {"file": f"<{count} frames omitted>", "line": 0, "col": 0, "fn": "", "in_app": False}
-
 
 def _occurred_at(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
-
-
-def fingerprint(parts: List[str]) -> str:
-    """16 hex characters of sha256 over ``parts``."""
-    joined = "\x1f".join(parts).encode("utf-8", "replace")
-    return hashlib.sha256(joined).hexdigest()[:16]
 
 
 class EventBuilder:
@@ -79,7 +62,7 @@ class EventBuilder:
             "occurred_at": _occurred_at(capture.timestamp),
         }
         if capture.omitted:
-            stack.insert(KEEP_INNER, _omitted_frame(capture.omitted))
+            stack.insert(KEEP_INNER, omitted_frame(capture.omitted))
         if capture.causes:
             event["causes"] = [self._cause(*cause) for cause in capture.causes]
         if capture.extra:
@@ -185,69 +168,4 @@ def minimal(capture: Capture, options: Options) -> Event:
     }
 
 
-def _dumps(event: Event) -> str:
-    return json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str)
-
-
-def encode(event: Event) -> bytes:
-    """The event as ASCII JSON within the body cap, trimming what matters least first.
-
-    Order: extra fields, the middle of the stack, the code context's width,
-    the code context, the message, then all but the innermost frames.
-    """
-    body = _dumps(event)
-    if len(body) <= MAX_BODY_CHARS:
-        return body.encode("ascii")
-    for trim in _TRIMS:
-        trim(event)
-        body = _dumps(event)
-        if len(body) <= MAX_BODY_CHARS:
-            return body.encode("ascii")
-    raise ValueError("event does not fit the body cap")  # unreachable with bounded fields
-
-
-def _drop_extras(event: Event) -> None:
-    for key in [k for k in event if k not in _WIRE_FIELDS]:
-        del event[key]
-
-
-def _trim_stack_middle(event: Event) -> None:
-    stack = event["stack"]
-    if len(stack) > _FIT_INNER + _FIT_OUTER + 1:
-        cut = len(stack) - _FIT_INNER - _FIT_OUTER
-        event["stack"] = stack[:_FIT_INNER] + [_omitted_frame(cut)] + stack[-_FIT_OUTER:]
-
-
-def _narrow_context(event: Event) -> None:
-    context = event["code_context"]
-    if context:
-        error_index = context["error_line"] - context["start_line"]
-        lo = max(0, error_index - 2)
-        context["lines"] = [line[:120] for line in context["lines"][lo : error_index + 3]]
-        context["start_line"] += lo
-
-
-def _drop_context(event: Event) -> None:
-    event["code_context"] = None
-
-
-def _shorten_message(event: Event) -> None:
-    event["message"] = cut(event["message"], 1024)
-
-
-def _innermost_only(event: Event) -> None:
-    event["stack"] = event["stack"][:5]
-    for frame in event["stack"]:
-        frame["file"] = frame["file"][:200]
-        frame["fn"] = frame["fn"][:200]
-
-
-_TRIMS = (
-    _drop_extras,
-    _trim_stack_middle,
-    _narrow_context,
-    _drop_context,
-    _shorten_message,
-    _innermost_only,
-)
 _WIRE_FIELDS = frozenset(FIELDS)

@@ -1,16 +1,14 @@
-"""From a capture to a delivery job: what the worker runs to get a request body.
+"""From a capture to a request body: what a delivery job runs on the worker thread.
 
-The client hands each capture to :meth:`Preparer.job`; the job it returns
-carries the capture's flood key and builds the body on the worker thread:
+The client queues each capture as a job whose build is :meth:`Preparer.body`:
 build the event (:mod:`.event`), let ``before_send`` see it, fit and encode
-it. The event code is imported on the worker (see :meth:`warm_up`), never on
-the app's thread.
+it (:mod:`.fit`). The event code is imported on the worker (see
+:meth:`Preparer.warm_up`), never on the app's thread.
 """
 
-import functools
 from typing import Any, Callable, Dict, Optional
 
-from .._delivery.job import Drop, Job
+from .._delivery.job import Drop
 from .._guard import INTERNAL_ERRORS, swallowed
 from ..contract import validate_event
 from ..options import Options
@@ -34,10 +32,6 @@ class Preparer:
         self._warn = warn
         self._builder: Any = None
 
-    def job(self, capture: Capture) -> Job:
-        """The delivery job for ``capture``."""
-        return Job(capture.flood_key, capture.type_name, functools.partial(self.body, capture))
-
     def warm_up(self) -> None:
         """Load the event code and what it loads lazily; runs first on the worker thread."""
         from . import event
@@ -51,7 +45,7 @@ class Preparer:
         Raises :class:`~ez_pixel._delivery.job.Drop` when ``before_send`` drops
         the event, raises, or returns something the server would reject.
         """
-        from . import event
+        from . import event, fit
 
         if self._builder is None:
             self._builder = event.EventBuilder(self._options)
@@ -62,7 +56,7 @@ class Preparer:
             built = event.minimal(capture, self._options)
         if self._options.before_send is not None:
             built = self._before_send(built)
-        return event.encode(built)
+        return fit.encode(built)
 
     def _before_send(self, built: Dict[str, Any]) -> Dict[str, Any]:
         hook = self._options.before_send
