@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import ez_pixel
-from ez_pixel.collector import Collector
+from ez_pixel.testing import RecordingCollector
 from helpers import KEY, assert_valid
 
 EXAMPLES = int(os.environ.get("EZ_PIXEL_FUZZ_EXAMPLES", "1500"))
@@ -118,8 +118,8 @@ def make_exception(kind: str, payload: Any) -> BaseException:
 
 
 @pytest.fixture(scope="module")
-def fuzz_server() -> Iterator[Collector]:
-    server = Collector(record=True).start()
+def fuzz_server() -> Iterator[RecordingCollector]:
+    server = RecordingCollector().start()
     ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=100_000)
     try:
         yield server
@@ -138,7 +138,7 @@ def isolated_logger() -> logging.Logger:
     return _FUZZ_LOGGER
 
 
-def settled(server: Collector) -> None:
+def settled(server: RecordingCollector) -> None:
     """Every event sent so far arrived valid, or was dropped and counted."""
     assert ez_pixel.flush_pixel(60)
     # Past 10,000 groups the server refuses new fingerprints (429): counted, never retried.
@@ -166,7 +166,7 @@ def settled(server: Collector) -> None:
     level=st.sampled_from([30, 40, 50]),
 )
 def test_log_calls_with_hostile_messages_and_arguments(
-    fuzz_server: Collector, message: Any, args: List[Any], extra: Any, level: int
+    fuzz_server: RecordingCollector, message: Any, args: List[Any], extra: Any, level: int
 ) -> None:
     log = isolated_logger()
     log.log(level, message, *args, extra={"fuzz_value": extra})
@@ -179,7 +179,7 @@ def test_log_calls_with_hostile_messages_and_arguments(
     message=VALUES,
 )
 def test_exceptions_through_logging_and_report_pixel(
-    fuzz_server: Collector, kind: str, payload: Any, message: Any
+    fuzz_server: RecordingCollector, kind: str, payload: Any, message: Any
 ) -> None:
     exc = make_exception(kind, payload)
     isolated_logger().error(message, exc_info=exc)
@@ -188,6 +188,6 @@ def test_exceptions_through_logging_and_report_pixel(
     ez_pixel.report_pixel(message)
 
 
-def test_fuzzed_events_all_arrived_valid_or_were_counted(fuzz_server: Collector) -> None:
+def test_fuzzed_events_all_arrived_valid_or_were_counted(fuzz_server: RecordingCollector) -> None:
     settled(fuzz_server)
     assert len(fuzz_server.received) > EXAMPLES  # the runs above really sent events

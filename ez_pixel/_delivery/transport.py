@@ -81,7 +81,7 @@ class Transport:
     """Posts encoded events to one ingest URL over one kept-alive connection.
 
     urllib3 opens the connection (with its TCP and TLS settings, verifying the
-    certificate) and :mod:`ez_pixel.http1` writes the request and reads the
+    certificate) and :mod:`ez_pixel._delivery.http1` writes the request and reads the
     answer on it. Through a proxy, urllib3's ``ProxyManager`` does the whole
     request instead.
     """
