@@ -13,6 +13,7 @@ import sys
 from types import FrameType, TracebackType
 from typing import Any, Dict, MutableMapping, Optional, Tuple, Type
 
+from .._guard import swallowed
 from .._text import cut, text_of
 from ..contract import MAX_MESSAGE_CHARS
 from .records import claimed
@@ -106,7 +107,7 @@ def context_of(event_dict: EventDict) -> Dict[str, str]:
     """
     context: Dict[str, str] = {}
     total = 0
-    try:
+    with swallowed:  # a mapping that fails while iterated: keep what was read
         for key, value in event_dict.items():
             if key in STRUCTLOG_KEYS:
                 continue
@@ -118,8 +119,6 @@ def context_of(event_dict: EventDict) -> Dict[str, str]:
             if total > MAX_CONTEXT_CHARS:
                 break
             context[name] = text
-    except Exception:
-        pass  # a mapping that fails while iterated: keep what was read
     return context
 
 

@@ -93,10 +93,9 @@ def _celery_signals() -> Any:
     """``celery.signals`` if the application has loaded Celery, else None."""
     if "celery" not in sys.modules:
         return None
-    try:
+    with swallowed:
         return importlib.import_module("celery.signals")
-    except Exception:
-        return None
+    return None
 
 
 class Integrations:
