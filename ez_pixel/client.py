@@ -33,7 +33,8 @@ class Client:
         self._preparer: Optional[Preparer] = None
         self.worker = Worker(options, on_start=self._warm_up)
         self._preparer = Preparer(options, self.worker.count, self.worker.warn_once)
-        self._swallow = Swallow(self.worker.count)
+        #: Swallows a failure and counts it in ``internal_errors``: ``with client.guard: ...``.
+        self.guard = Swallow(self.worker.count)
 
     def _warm_up(self) -> None:
         if self._preparer is not None:
@@ -64,7 +65,7 @@ class Client:
         ``tb`` defaults to the exception's own traceback; an exception that was
         never raised has none, and then ``call_site`` gives the stack.
         """
-        with self._swallow:
+        with self.guard:
             if not first_report(exc):
                 return None
             capture = exception_capture(
@@ -87,7 +88,7 @@ class Client:
         frames: only the type and the innermost frame are looked at. An
         exception it lets through still goes through :meth:`capture_exception`.
         """
-        with self._swallow:
+        with self.guard:
             key = innermost_key(exc, tb)
             return key is not None and not self.worker.admits(key)
         return False
@@ -125,7 +126,7 @@ class Client:
         Events group by ``group`` (e.g. logger name and message template) plus
         the call site, so values formatted into the message do not split them.
         """
-        with self._swallow:
+        with self.guard:
             capture = message_capture(
                 message, level, call_site=call_site, group=group, manual=manual, extra=extra
             )
@@ -162,13 +163,13 @@ class Client:
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait for queued events; True when none are left."""
-        with self._swallow:
+        with self.guard:
             return self.worker.flush(timeout)
         return False
 
     def close(self, timeout: Optional[float] = None) -> int:
         """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop."""
-        with self._swallow:
+        with self.guard:
             return self.worker.close(timeout)
         return 0
 
@@ -221,7 +222,7 @@ def env_client() -> Optional[Client]:
         if _from_env is None:
             try:
                 _from_env = Client(make_options()).start()
-            except (ValueError, TypeError) as exc:
+            except Exception as exc:  # a malformed key or URL (ValueError, TypeError) above all
                 say(f"{exc}; events are not reported")
                 _env_broken = True
                 return None

@@ -7,7 +7,7 @@ from typing import Any, Dict, Optional, Union
 from ._capture.capture import find_caller
 from ._capture.frameworks import is_client_error, request_of
 from ._capture.records import is_ignored, level_name, seen_before
-from ._guard import Swallow, sdk_thread, swallowed
+from ._guard import sdk_thread
 from .client import Client, current_client
 from .options import make_options
 
@@ -89,13 +89,13 @@ class PixelHandler(logging.Handler):
         level = level_name(record.levelno)
         if level is None:
             return
+        client = self._own or current_client()
+        if client is None:
+            return
         sdk_thread.active = True
         try:
-            with swallowed:
-                client = self.client
-                if client is not None:
-                    with Swallow(client.count):
-                        self._report(client, record, level)
+            with client.guard:
+                self._report(client, record, level)
         finally:
             sdk_thread.active = False
 

@@ -60,7 +60,7 @@ from ._capture.structlog_view import (
     level_number,
     levelno_of,
 )
-from ._guard import Swallow, sdk_thread, swallowed
+from ._guard import sdk_thread, swallowed
 from .client import Client, current_client
 
 __all__ = ["PixelProcessor"]
@@ -121,7 +121,7 @@ class PixelProcessor:
             return event_dict
         sdk_thread.active = True
         try:
-            with Swallow(client.count):
+            with client.guard:
                 self._process(client, logger, event_dict, levelno)
         finally:
             sdk_thread.active = False

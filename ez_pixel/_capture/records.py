@@ -17,13 +17,15 @@ importing each other:
 import logging
 import threading
 import weakref
-from typing import Optional, Set, Tuple
+from typing import Dict, Optional, Set, Tuple
 
 #: Loggers whose records never become events: ours, and the HTTP library the
 #: worker uses, so that delivery trouble cannot feed on itself.
 IGNORED_LOGGERS = ("ez_pixel", "urllib3")
 
 _ignored: Set[str] = set(IGNORED_LOGGERS)
+#: Logger name -> whether it is ignored: a record's logger is looked up once.
+_verdicts: Dict[str, bool] = {}
 
 #: Attribute set on an exception once it has been reported, so that a second
 #: path (excepthook after logger.exception, structlog plus logging) skips it.
@@ -33,17 +35,25 @@ REPORTED = "__ez_pixel_reported__"
 def ignore_logger(name: str) -> None:
     """Never report records of logger ``name`` or of its children (``name.*``)."""
     _ignored.add(name)
+    _verdicts.clear()
 
 
 def is_ignored(name: str) -> bool:
     """Whether ``name`` is an ignored logger or a child of one (exact names, never prefixes)."""
-    steps = 0
-    while name and steps < 64:
-        if name in _ignored:
-            return True
-        name = name.rpartition(".")[0]
-        steps += 1
-    return False
+    verdict = _verdicts.get(name)
+    if verdict is None:
+        verdict = False
+        parent, steps = name, 0
+        while parent and steps < 64:
+            if parent in _ignored:
+                verdict = True
+                break
+            parent = parent.rpartition(".")[0]
+            steps += 1
+        if len(_verdicts) >= 4096:
+            _verdicts.clear()
+        _verdicts[name] = verdict
+    return verdict
 
 
 def level_name(levelno: int) -> Optional[str]:
