@@ -19,7 +19,7 @@ class Drop(Exception):
 class Job:
     """One body to deliver; ``build`` runs at most once, on the worker thread."""
 
-    __slots__ = ("body", "build", "built", "key", "what")
+    __slots__ = ("body", "build", "built", "key", "queued_at", "what")
 
     def __init__(self, key: Hashable, what: str, build: Callable[[], Optional[bytes]]) -> None:
         #: What the flood gate counts this job as.
@@ -30,3 +30,5 @@ class Job:
         #: The request body once built (None: dropped).
         self.body: Optional[bytes] = None
         self.built = False
+        #: ``time.monotonic()`` when it was queued: how long delivery may wait for it.
+        self.queued_at = 0.0

@@ -15,10 +15,19 @@ on a server that is not there. With a spool directory, bodies that cannot be
 delivered (server unreachable, or still queued at exit) go to disk and are
 sent first once the server, or the next process, can deliver them (see
 :mod:`.spooling`). Forks start the worker afresh (see :mod:`.fork`).
+
+While the app keeps queueing jobs, the worker waits (see :meth:`Worker._defer`):
+building and sending an event takes the GIL from the app, and an app that
+writes to a console releases it on every write, so delivering during its burst
+would slow every call of the burst. The burst is delivered once the app has
+been quiet for :data:`QUIET_PERIOD`, and no job waits more than
+:data:`MAX_DEFER` for that; a half-full queue, :meth:`Worker.flush` and
+:meth:`Worker.close` do not wait at all.
 """
 
 import os
 import threading
+import time
 from collections import Counter, deque
 from typing import Callable, Deque, Hashable, Optional
 
@@ -31,6 +40,11 @@ from .job import Drop, Job
 from .retry import Backoff
 from .sender import SENT, STOPPED, UNREACHABLE, Sender, Warnings
 from .spooling import Spooling
+
+#: Seconds without a new job after which the worker delivers what is queued.
+QUIET_PERIOD = 0.015
+#: Seconds a job waits at most for the app to go quiet before it is delivered regardless.
+MAX_DEFER = 1.0
 
 
 class Worker(Spooling):
@@ -59,6 +73,10 @@ class Worker(Spooling):
         self._in_flight: Optional[bytes] = None
         self._thread: Optional[threading.Thread] = None
         self._idle = False  # the worker waits for work: a submit must wake it
+        self._last_submit = 0.0  # time.monotonic() of the latest job queued
+        self._urgent = 0  # flush() calls waiting: deliver now, never defer
+        #: A queue this long is delivered without waiting for the app to go quiet.
+        self._eager_at = max(1, self._options.queue_size // 2)
         self.sender = Sender(
             self._options, self._backoff, self.counts, self.warnings, self._wake, self._pause
         )
@@ -80,13 +98,16 @@ class Worker(Spooling):
                 self.counts["dropped_flood"] += 1
                 return False
             self._flood.enter(job.key)
+            job.queued_at = self._last_submit = time.monotonic()
             self._queue.append(job)
             self._unfinished += 1
             self.counts["queued"] += 1
             if self._thread is None:
                 self._start()
-            elif self._idle:
-                self._wake.notify_all()  # all: a flush() may be waiting on the same condition
+            elif self._idle or len(self._queue) == self._eager_at:
+                # all: a flush() may be waiting on the same condition; a half-full
+                # queue ends a deferring worker's wait (see _defer)
+                self._wake.notify_all()
         return True
 
     def admits(self, key: Hashable) -> bool:
@@ -139,7 +160,14 @@ class Worker(Spooling):
                 return self._unfinished == 0
             limit = self._backoff.max_retries if timeout is None else float("inf")
             sender = self.sender
-            self._wake.wait_for(lambda: self._unfinished == 0 or sender.failures > limit, timeout)
+            self._urgent += 1  # a worker deferring delivery must deliver now
+            self._wake.notify_all()
+            try:
+                self._wake.wait_for(
+                    lambda: self._unfinished == 0 or sender.failures > limit, timeout
+                )
+            finally:
+                self._urgent -= 1
             return self._unfinished == 0
 
     def close(self, timeout: Optional[float] = None) -> int:
@@ -202,7 +230,7 @@ class Worker(Spooling):
                         self._idle = True
                         self._wake.wait()
                         self._idle = False
-                    if self._stopping or not self._queue:
+                    if self._stopping or not self._queue or self._defer():
                         continue
                     job = self._queue.popleft()
                     self._flood.leave(job.key)
@@ -217,6 +245,25 @@ class Worker(Spooling):
         finally:
             with swallowed:  # closing sockets at shutdown: nothing left to report to
                 self.sender.close()
+
+    def _defer(self) -> bool:
+        """Wait, with the lock held, while the app is still queueing jobs.
+
+        True after waiting (the caller looks at the queue afresh), False when
+        the first job is due: the app has queued nothing for ``QUIET_PERIOD``,
+        the job has waited ``MAX_DEFER``, the queue is half full, or a flush
+        or close is waiting. A wait ends early on flush or close only: a
+        submit does not wake a deferring worker, so a burst costs the app no
+        wake-ups.
+        """
+        if self._urgent or len(self._queue) >= self._eager_at:
+            return False
+        now = time.monotonic()
+        due = min(self._last_submit + QUIET_PERIOD, self._queue[0].queued_at + MAX_DEFER)
+        if now >= due:
+            return False
+        self._wake.wait(due - now)
+        return True
 
     def _load(self) -> None:
         """Import everything delivery needs, with the import guard held.

@@ -1,0 +1,123 @@
+"""Delivery waits for the app to go quiet, within a bound, and never delays a flush."""
+
+import threading
+import time
+from typing import Any, Dict, List
+
+import pytest
+
+import ez_pixel
+from ez_pixel._delivery import worker
+from helpers import KEY
+from sdk_fixtures import closing  # noqa: F401  (closes what a test's init_pixel made)
+from servers import FaultServer
+
+pytestmark = pytest.mark.usefixtures("closing")
+
+
+class Arrivals(FaultServer):
+    """A healthy server that notes when each event arrived (``time.monotonic()``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived: Dict[str, float] = {}
+
+    def note(self) -> None:
+        """Record the arrival time of every body received since the last call."""
+        now = time.monotonic()
+        for body in self.bodies():
+            self.arrived.setdefault(body["message"], now)
+
+
+def _poll_first(server: Arrivals, deadline: float) -> List[Dict[str, Any]]:
+    while time.monotonic() < deadline and not server.bodies():
+        time.sleep(0.005)
+    server.note()
+    return server.bodies()
+
+
+def test_a_continuous_stream_is_delivered_in_full_and_the_first_event_within_the_bound(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Events keep coming for longer than MAX_DEFER: the first cannot wait for a quiet moment."""
+    # A quiet period no scheduling hiccup on a loaded machine reaches: only
+    # MAX_DEFER can end the wait while the stream lasts.
+    monkeypatch.setattr(worker, "QUIET_PERIOD", 0.5)
+    stream_for = worker.MAX_DEFER + 3.0
+    submitted: Dict[str, float] = {}
+    stop = threading.Event()
+
+    def app() -> None:
+        started = time.monotonic()
+        i = 0
+        while not stop.is_set() and time.monotonic() - started < stream_for and i < 5000:
+            message = f"stream event {i}"
+            submitted[message] = time.monotonic()
+            ez_pixel.report_pixel(message)
+            i += 1
+            time.sleep(0.002)  # the app's own work between two errors
+
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=10_000)
+        thread = threading.Thread(target=app)
+        thread.start()
+        try:
+            first = _poll_first(server, time.monotonic() + stream_for + 5.0)
+            assert first, "nothing was delivered while the app kept logging"
+            waited = server.arrived[first[0]["message"]] - submitted[first[0]["message"]]
+            assert thread.is_alive(), "the first event arrived only after the stream ended"
+            assert waited <= worker.MAX_DEFER + 2.0  # the documented bound, plus generous slack
+        finally:
+            stop.set()
+            thread.join()
+        assert ez_pixel.flush_pixel(30.0)
+        delivered = {body["message"] for body in server.bodies()}
+        assert delivered == set(submitted)
+        assert ez_pixel.stats()["sent"] == len(submitted)
+
+
+def test_a_burst_is_delivered_after_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is sent while the app keeps queueing: it keeps the GIL for its own work."""
+    monkeypatch.setattr(worker, "QUIET_PERIOD", 1.0)
+    monkeypatch.setattr(worker, "MAX_DEFER", 30.0)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        for i in range(10):
+            ez_pixel.report_pixel(f"burst event {i}")
+            time.sleep(0.05)  # 0.05 s between errors: the app is busy, not quiet
+            assert server.bodies() == [], f"delivered during the burst, after event {i}"
+        assert server.wait_for(lambda bodies: len(bodies) == 10)  # no flush: the burst ended
+        assert [body["message"] for body in server.bodies()] == [
+            f"burst event {i}" for i in range(10)
+        ]
+
+
+def test_a_lone_event_is_delivered_after_the_quiet_period_without_a_flush() -> None:
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("alone")
+        assert server.wait_for(lambda bodies: len(bodies) == 1)
+        assert server.bodies()[0]["message"] == "alone"
+
+
+def test_flush_and_close_never_wait_for_the_quiet_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "QUIET_PERIOD", 60.0)
+    monkeypatch.setattr(worker, "MAX_DEFER", 60.0)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("flushed")
+        assert ez_pixel.flush_pixel(10.0) is True
+        assert [body["message"] for body in server.bodies()] == ["flushed"]
+        ez_pixel.report_pixel("closed")
+        ez_pixel.close_pixel()
+        assert [body["message"] for body in server.bodies()] == ["flushed", "closed"]
+
+
+def test_a_half_full_queue_is_delivered_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(worker, "QUIET_PERIOD", 60.0)
+    monkeypatch.setattr(worker, "MAX_DEFER", 60.0)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=20)
+        for i in range(10):
+            ez_pixel.report_pixel(f"filling {i}")
+        assert server.wait_for(lambda bodies: len(bodies) >= 1)
