@@ -21,9 +21,17 @@ from sink import Sink, ceiling
 
 SCENARIOS = BENCH / "scenarios.py"
 #: The virtualenv each contender runs in (the rest use ours, for logging and structlog).
-VENV_OF = {"v010": "v010", "sentry": "sentry"}
+VENV_OF = {"v010": "v010", "sentry": "sentry", "stream+sentry": "sentry"}
 #: Contenders that report somewhere and so need a sink.
-REPORTING = {"ours", "v010", "sentry", "stream+ours", "structlog+ours", "structlog-tb+ours"}
+REPORTING = {
+    "ours",
+    "v010",
+    "sentry",
+    "stream+ours",
+    "stream+sentry",
+    "structlog+ours",
+    "structlog-tb+ours",
+}
 CALLER_CONTENDERS = (
     "floor",
     "stream",
@@ -37,6 +45,9 @@ CALLER_CONTENDERS = (
     "structlog-tb+ours",
 )
 SDKS = ("ours", "v010", "sentry")
+#: The "every call captured" measure: the floor and ez-pixel, the console
+#: handler alone and with each SDK.
+CAPTURED_CONTENDERS = ("floor", "ours", "stream", "stream+ours", "stream+sentry", "sentry")
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,9 @@ class Config:
     reps: int = 3
     caller_reps: int = 5
     caller_budget: float = 1.0
+    captured_reps: int = 5
+    captured_budget: float = 1.5
+    captured_min_batches: int = 5
     fault_calls: int = 100_000
     fault_budget_others: float = 5.0
     throughput_calls: int = 2000
@@ -61,6 +75,9 @@ QUICK = Config(
     reps=1,
     caller_reps=1,
     caller_budget=0.4,
+    captured_reps=1,
+    captured_budget=0.6,
+    captured_min_batches=3,
     fault_calls=20_000,
     fault_budget_others=2.0,
     throughput_calls=1000,
@@ -186,6 +203,48 @@ def caller(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
             say(f"caller {name} run {rep + 1}: {_brief(outcome.result, 'us')}")
     keys = ("us", "in_call_us", "cpu_us")
     return {name: _summarise(entries, keys) for name, entries in runs.items()}
+
+
+def captured(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
+    """µs per ``logger.exception`` when every call is captured, fresh runs interleaved.
+
+    Batches of one error from each of 50 call sites, a flush between batches
+    (untimed); see ``scenarios.measure_captured``. The sink counts what arrived.
+    """
+    runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name in CAPTURED_CONTENDERS}
+    options = ["--budget", str(config.captured_budget)]
+    options += ["--min-batches", str(config.captured_min_batches)]
+    for rep in range(config.captured_reps):
+        for name in CAPTURED_CONTENDERS:
+            with Sink(_sink_mode(name)) as sink:
+                outcome = scenario("captured", name, sink.base_url, *options)
+                outcome.result["sink"] = sink.stats()
+            result = outcome.result
+            if "error" not in result and name in REPORTING:
+                result["delivered"] = result["sink"]["events"]
+                result["sent"] = result["calls"] + result["warmup"]
+            runs[name].append(result)
+            say(f"captured {name} run {rep + 1}: {_brief(result, 'in_call_us')} µs in the call")
+    found = {
+        name: _summarise(entries, ("us", "in_call_us", "cpu_us")) for name, entries in runs.items()
+    }
+    for name, summary in found.items():
+        good = [run for run in runs[name] if "delivered" in run]
+        if good and "runs" in summary:
+            summary["delivered"] = sum(run["delivered"] for run in good)
+            summary["sent"] = sum(run["sent"] for run in good)
+    return found
+
+
+def memory(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
+    """Bytes held per queued event: a full default queue of distinct 30-frame errors."""
+    runs = []
+    for _ in range(max(1, config.reps)):
+        with Sink("blackhole") as sink:
+            outcome = scenario("memory", "ours", sink.base_url, "--depth", "30", timeout=300)
+        runs.append(outcome.result)
+        say(f"memory: {_brief(outcome.result, 'bytes_per_event')} bytes per queued event")
+    return _summarise(runs, ("bytes_per_event", "full_queue_mb", "rss_growth_mb"))
 
 
 def faults(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
@@ -450,6 +509,8 @@ def _summarise_throughput(runs: List[Dict[str, Any]]) -> Dict[str, Any]:
 
 MEASURES: Dict[str, Callable[[Config, Callable[[str], None]], Dict[str, Any]]] = {
     "caller": caller,
+    "captured": captured,
+    "memory": memory,
     "faults": faults,
     "throughput": throughput,
     "exit": exit_time,

@@ -10,7 +10,7 @@ Creates the contenders' virtualenvs under ``bench/.venvs/`` on first use (the
 only network access: the package registry, for pip), then runs every measure
 in fresh interpreters against a sink on 127.0.0.1, prints a markdown table
 with the issue's goals marked PASS/FAIL and writes ``bench/results.json``.
-Measures: caller, faults, throughput, exit, import, init, idle, profile.
+Measures: caller, captured, memory, faults, throughput, exit, import, init, idle, profile.
 """
 
 import argparse

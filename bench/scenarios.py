@@ -10,7 +10,8 @@ Stdlib only, plus the contender's own SDK (and structlog for its variants).
 
 Contenders: ``floor`` (logging with no handler and ``lastResort`` off),
 ``stream`` (a ``StreamHandler`` to /dev/null), ``stream+ours`` (both
-handlers, as most applications would have them), ``ours`` (this repo's
+handlers, as most applications would have them), ``stream+sentry`` (the same
+with sentry-sdk), ``ours`` (this repo's
 ez-pixel), ``v010`` (ez-pixel 0.1.0 through a tiny handler calling
 ``report_pixel``), ``sentry`` (sentry-sdk with defaults), and the structlog
 pipelines ``structlog``/``structlog+ours`` (minimal) and
@@ -23,6 +24,7 @@ import logging
 import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
 from typing import Any, Callable, Dict, List, Optional
@@ -42,6 +44,35 @@ def recurse(level: int) -> None:
     if level <= 1:
         raise ValueError("card declined at the bottom of the stack")
     recurse(level - 1)
+
+
+#: Distinct call sites in a batch of the "captured" measure: one error each.
+SITES = 50
+
+
+def make_sites(count: int = SITES, *, name: str = "bench_sites") -> List[Callable[[int], None]]:
+    """``count`` functions, each recursing like :func:`recurse` and raising at its own line.
+
+    Each raises from its own code object, so every error of a batch is a
+    different error (a different flood key, a different group) and is captured
+    in full. They live in a real file so that every SDK can read their source.
+    """
+    lines: List[str] = []
+    for i in range(count):
+        lines += [
+            f"def site_{i}(level):",
+            "    if level <= 1:",
+            f"        raise ValueError('card declined at site {i}')",
+            f"    site_{i}(level - 1)",
+            "",
+        ]
+    source = "\n".join(lines)
+    path = os.path.join(tempfile.gettempdir(), f"{name}_{os.getpid()}.py")
+    with open(path, "w") as out:
+        out.write(source)
+    namespace: Dict[str, Any] = {"__name__": name}
+    exec(compile(source, path, "exec"), namespace)
+    return [namespace[f"site_{i}"] for i in range(count)]
 
 
 class Setup:
@@ -150,6 +181,9 @@ def setup(contender: str, url: str) -> Setup:
     if contender == "stream+ours":
         _init_stream()
         return _init_ours(url)
+    if contender == "stream+sentry":
+        _init_stream()
+        return _init_sentry(url)
     if contender == "ours":
         return _init_ours(url)
     if contender == "v010":
@@ -282,6 +316,125 @@ def measure_caller(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
+def _site_batch(sites: List[Callable[[int], None]], action: Callable[[], None]) -> List[float]:
+    """One raise-catch-act per site: [wall seconds, seconds inside action]."""
+    clock = time.perf_counter
+    inside = 0.0
+    start = clock()
+    for site in sites:
+        try:
+            site(DEPTH)
+        except ValueError:
+            before = clock()
+            action()
+            inside += clock() - before
+    return [clock() - start, inside]
+
+
+def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
+    """µs per logged error when every call is captured: batches of distinct errors.
+
+    A batch logs one error from each of ``SITES`` call sites (so no flood
+    control and no dedup applies), timed as a whole (raise, catch, log), then
+    the SDK flushes, untimed. The batch's wall time includes whatever GIL time
+    a background thread takes from the app during the burst; the raise-and-
+    catch cost, measured first with a no-op, is subtracted.
+    """
+    sites = make_sites()
+    raise_cost = statistics.median(_site_batch(sites, _noop)[0] / len(sites) for _ in range(20))
+    ready = setup(args.contender, args.url)
+    _site_batch(sites, ready.log)  # untimed: first-use imports, the connection
+    ready.flush(30.0)
+    walls: List[float] = []
+    insides: List[float] = []
+    burst_cpu = 0.0
+    flush_timeouts = 0
+    started = time.perf_counter()
+    deadline = started + args.budget
+    while len(walls) < args.min_batches or (
+        time.perf_counter() < deadline and len(walls) < args.max_batches
+    ):
+        cpu = _cpu_seconds()
+        wall, inside = _site_batch(sites, ready.log)
+        burst_cpu += _cpu_seconds() - cpu
+        walls.append(wall / len(sites))
+        insides.append(inside / len(sites))
+        if ready.flush(30.0) is False:
+            flush_timeouts += 1
+    calls = len(walls) * len(sites)
+    return {
+        "us": (statistics.median(walls) - raise_cost) * 1e6,
+        "in_call_us": statistics.median(insides) * 1e6,
+        "cpu_us": (burst_cpu / calls - raise_cost) * 1e6,
+        "raise_us": raise_cost * 1e6,
+        "calls": calls,
+        "batches": len(walls),
+        "warmup": len(sites),
+        "flush_timeouts": flush_timeouts,
+        "seconds": time.perf_counter() - started,
+        "sdk": ready.stats(),
+    }
+
+
+def measure_memory(args: argparse.Namespace) -> Dict[str, Any]:
+    """Bytes held per queued event: a full queue of distinct errors with 30-frame stacks.
+
+    The sink never answers, so the worker is stuck sending the first (warm-up)
+    event while the queue fills with ``queue_size`` errors of distinct types
+    raised ``--depth`` frames deep. tracemalloc counts what the queue holds
+    after a collection, net of what was allocated before the fill.
+    """
+    import gc
+    import tracemalloc
+
+    import ez_pixel
+
+    ez_pixel.init_pixel(KEY, args.url + "/ingest")
+    logger = _logger()
+    from ez_pixel.client import active_client
+
+    client = active_client()
+    assert client is not None
+    size = client.options.queue_size
+    kinds = [type(f"OrderError{i}", (ValueError,), {}) for i in range(size)]
+
+    def deep(level: int, kind: type) -> None:
+        if level <= 1:
+            raise kind(f"card declined, {kind.__name__}")
+        deep(level - 1, kind)
+
+    try:
+        deep(args.depth, ValueError)
+    except ValueError:
+        logger.exception("warm-up")  # the worker sends this one and waits on it
+    time.sleep(0.5)  # past the quiet period: the worker is now stuck on the black hole
+    gc.collect()
+    rss_before = _status_kb("VmRSS")
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    for kind in kinds:
+        try:
+            deep(args.depth, kind)
+        except ValueError:
+            logger.exception("order %s failed", 42)
+    gc.collect()
+    held = tracemalloc.get_traced_memory()[0] - before
+    tracemalloc.stop()
+    rss_after = _status_kb("VmRSS")
+    stats = ez_pixel.stats()
+    queued = int(stats["queued"]) - 1  # type: ignore[call-overload]
+    return {
+        "queue_size": size,
+        "queued": queued,
+        "depth": args.depth,
+        "held_bytes": held,
+        "bytes_per_event": held / queued if queued else None,
+        "full_queue_mb": held / queued * size / 1e6 if queued else None,
+        "rss_growth_mb": (rss_after - rss_before) / 1024,
+        "sdk": stats,
+    }
+
+
 def measure_throughput(args: argparse.Namespace) -> Dict[str, Any]:
     """Batches of ``--batch`` errors, each followed by a flush, until ``--calls`` or the budget."""
     ready = setup(args.contender, args.url)
@@ -366,6 +519,8 @@ def measure_init(args: argparse.Namespace) -> Dict[str, Any]:
 
 MEASURES: Dict[str, Callable[[argparse.Namespace], Dict[str, Any]]] = {
     "caller": measure_caller,
+    "captured": measure_captured,
+    "memory": measure_memory,
     "throughput": measure_throughput,
     "exit": measure_exit,
     "idle": measure_idle,
@@ -391,6 +546,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--batch-seconds", type=float, default=0.08)
     parser.add_argument("--batch-max", type=int, default=1000)
     parser.add_argument("--min-batches", type=int, default=7)
+    parser.add_argument("--max-batches", type=int, default=1000)
+    parser.add_argument("--depth", type=int, default=30, help="frames deep (memory)")
     parser.add_argument("--window", type=float, default=3.0)
     parser.add_argument("--after-error", action="store_true")
     parser.add_argument("--baseline", action="store_true")

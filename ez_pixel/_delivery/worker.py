@@ -105,6 +105,7 @@ class Worker(Spooling):
             if self._thread is None:
                 self._start()
             elif self._idle or len(self._queue) == self._eager_at:
+                self._idle = False  # woken once: the next submits need not notify
                 # all: a flush() may be waiting on the same condition; a half-full
                 # queue ends a deferring worker's wait (see _defer)
                 self._wake.notify_all()
