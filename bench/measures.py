@@ -351,6 +351,9 @@ def exit_time(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
 IMPORTS = (
     ("floor", "ours", "import logging"),
     ("ours", "ours", "import ez_pixel"),
+    # ez_pixel loads its public names on first use: this is the import an app
+    # that calls init_pixel pays (0.1.0 and sentry-sdk load theirs at import).
+    ("ours+api", "ours", "import ez_pixel; ez_pixel.init_pixel"),
     ("v010", "v010", "import ez_pixel"),
     ("sentry", "sentry", "import sentry_sdk"),
 )

@@ -12,20 +12,48 @@ Quick start::
 """
 
 from ._version import __version__
-from .api import close_pixel, flush_pixel, ignore_logger, init_pixel, report_pixel, stats
-from .client import Client
-from .handler import PixelHandler
 
-#: Wire-format names kept for code written against 0.1.0, loaded on first use.
-_TYPES = ("CodeContext", "Level", "ReportInput", "StackFrame", "WireEvent")
+# The public names are loaded on first use (PEP 562), so ``import ez_pixel``
+# costs almost nothing until the app calls into it: a library can import it
+# at the top of every module. Type checkers see the real imports below.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from .api import close_pixel, flush_pixel, ignore_logger, init_pixel, report_pixel, stats
+    from .client import Client
+    from .handler import PixelHandler
+    from .types import CodeContext, Level, ReportInput, StackFrame, WireEvent
+
+#: Public name -> the submodule that defines it. The wire-format names are
+#: kept for code written against 0.1.0.
+_HOME = {
+    "Client": "client",
+    "CodeContext": "types",
+    "Level": "types",
+    "PixelHandler": "handler",
+    "ReportInput": "types",
+    "StackFrame": "types",
+    "WireEvent": "types",
+    "close_pixel": "api",
+    "flush_pixel": "api",
+    "ignore_logger": "api",
+    "init_pixel": "api",
+    "report_pixel": "api",
+    "stats": "api",
+}
 
 
 def __getattr__(name: str) -> object:
-    if name in _TYPES:
-        from . import types
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'ez_pixel' has no attribute {name!r}")
+    module = __import__(f"{__name__}.{home}", fromlist=[name])
+    value = getattr(module, name)
+    globals()[name] = value  # found directly from now on
+    return value
 
-        return getattr(types, name)
-    raise AttributeError(f"module 'ez_pixel' has no attribute {name!r}")
+
+def __dir__() -> "list[str]":
+    return sorted(set(globals()) | set(_HOME))
 
 
 __all__ = [
