@@ -96,6 +96,7 @@ class Worker(Spooling):
                 return False
             if self._flood.flooding(job.key):
                 self.counts["dropped_flood"] += 1
+                self._last_submit = time.monotonic()
                 return False
             self._flood.enter(job.key)
             job.queued_at = self._last_submit = time.monotonic()
@@ -124,7 +125,9 @@ class Worker(Spooling):
             reason = "dropped_flood"
         if reason is None:
             return True
-        self.count(reason)
+        with self._lock:
+            self.counts[reason] += 1
+            self._last_submit = time.monotonic()  # a flood is the app at work: see _defer
         return False
 
     def start(self) -> None:
@@ -251,7 +254,8 @@ class Worker(Spooling):
         """Wait, with the lock held, while the app is still queueing jobs.
 
         True after waiting (the caller looks at the queue afresh), False when
-        the first job is due: the app has queued nothing for ``QUIET_PERIOD``,
+        the first job is due: the app has queued nothing (nor had a job dropped
+        as a flood or for a full queue) for ``QUIET_PERIOD``,
         the job has waited ``MAX_DEFER``, the queue is half full, or a flush
         or close is waiting. A wait ends early on flush or close only: a
         submit does not wake a deferring worker, so a burst costs the app no

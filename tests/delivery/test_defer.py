@@ -121,3 +121,17 @@ def test_a_half_full_queue_is_delivered_without_waiting(monkeypatch: pytest.Monk
         for i in range(10):
             ez_pixel.report_pixel(f"filling {i}")
         assert server.wait_for(lambda bodies: len(bodies) >= 1)
+
+
+def test_a_flood_keeps_delivery_waiting_until_it_stops(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Errors dropped as a flood are the app at work too: delivery waits for them to stop."""
+    monkeypatch.setattr(worker, "QUIET_PERIOD", 1.0)
+    monkeypatch.setattr(worker, "MAX_DEFER", 30.0)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=20)  # 2 of one error at most
+        for i in range(20):  # 2 s: twice the quiet period after the last job queued
+            ez_pixel.report_pixel("the same error")
+            time.sleep(0.1)  # slower than the quiet period would allow without the flood
+            assert server.bodies() == [], f"delivered during the flood, after call {i}"
+        assert ez_pixel.stats()["dropped"]["flood"] >= 18
+        assert server.wait_for(lambda bodies: len(bodies) == 2)
