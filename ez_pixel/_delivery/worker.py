@@ -41,6 +41,10 @@ from .retry import Backoff
 from .sender import SENT, STOPPED, UNREACHABLE, Sender, Warnings
 from .spooling import Spooling
 
+#: Whether a fork can happen without :mod:`.fork`'s at-fork hook resetting the
+#: worker in the child; then every submit compares process ids (a system call).
+_FORKS_UNSEEN = not hasattr(os, "register_at_fork")
+
 #: Seconds without a new job after which the worker delivers what is queued.
 QUIET_PERIOD = 0.015
 #: Seconds a job waits at most for the app to go quiet before it is delivered regardless.
@@ -85,7 +89,7 @@ class Worker(Spooling):
 
     def submit(self, job: Job) -> bool:
         """Queue ``job`` without blocking; False when it was dropped."""
-        if self._pid != os.getpid():
+        if _FORKS_UNSEEN and self._pid != os.getpid():
             self.after_fork()
         with self._lock:
             if self._stopping:
