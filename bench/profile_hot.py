@@ -7,10 +7,12 @@ inflates small functions) and once under pyinstrument (sampling, closer to
 real proportions). Only the calling thread is profiled: the worker's time
 shows up only as the GIL it takes from the caller.
 
-The flood check drops most of those calls early, so it then profiles 5,000
-calls that are all captured in full, and times the worker's two steps per
-event outside any thread (building the request body, and POSTing it to the
-sink), with a cProfile of both.
+The flood check drops most of those calls early, so it then profiles calls
+that are all captured in full, as the "captured" measure makes them (batches
+of 50 distinct errors, a flush between batches, only the batches profiled),
+under cProfile and pyinstrument, and times the worker's two steps per event
+outside any thread (building the request body, and POSTing it to the sink),
+with a cProfile of both.
 
 Writes the reports to ``--out`` and prints ``RESULT {json}`` with the top
 functions by own time and their share of the time inside ``Logger.exception``.
@@ -22,6 +24,7 @@ import io
 import json
 import os
 import pstats
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -29,7 +32,7 @@ from typing import Any, Callable, Dict, List, Optional
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from scenarios import DEPTH, recurse, setup
+from scenarios import DEPTH, _site_batch, make_sites, recurse, setup
 
 TOP = 15
 
@@ -95,38 +98,75 @@ def pyinstrument_report(log: Callable[[], None], calls: int) -> Optional[str]:
     return str(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
-def captured_report(calls: int = 5000) -> Dict[str, Any]:
-    """The same calls when every one is captured in full (no flood), timed and profiled.
+def captured_report(
+    log: Callable[[], None], flush: Callable[[float], object], batches: int
+) -> Dict[str, Any]:
+    """Every call captured in full, as in the "captured" measure, timed and profiled.
 
-    A ``PixelHandler`` with its own client, a queue big enough that no call
-    is a flood, and an address nobody listens on (the worker backs off and
-    leaves the GIL alone), on a logger of its own.
+    Batches of one error from each of 50 distinct call sites (no flood control
+    applies), a flush after each batch; only the batches are timed and
+    profiled, so the worker's delivery (during the flush) is not in the profile.
     """
     try:
-        import logging
-
-        from ez_pixel import PixelHandler
-
-        handler = PixelHandler(
-            project_key="pk_test_bench",
-            ingest_url="http://127.0.0.1:9/ingest",
-            queue_size=30 * calls,
-            shutdown_timeout=0.1,
+        sites = make_sites(name="bench_profile_sites")
+        _site_batch(sites, log)
+        flush(30.0)
+        plain = []
+        for _ in range(batches):
+            plain.append(_site_batch(sites, log)[1] / len(sites))
+            flush(30.0)
+        profiler = cProfile.Profile()
+        for _ in range(batches):
+            profiler.enable()
+            _site_batch(sites, log)
+            profiler.disable()
+            flush(30.0)
+        calls = batches * len(sites)
+        stats = pstats.Stats(profiler)
+        table: Dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+        inside = sum(
+            entry[3]
+            for key, entry in table.items()
+            if key[2] == "exception" and "logging" in key[0]
         )
-        logger = logging.getLogger("bench.captured")
-        logger.propagate = False
-        logger.handlers = [handler]
+        rows = []
+        for key, (_, ncalls, tottime, cumtime, _) in table.items():
+            if key[2] in ("_site_batch",) or key[2].startswith("site_"):
+                continue
+            rows.append(
+                {
+                    "function": _where(key),
+                    "calls_per_log": ncalls / calls,
+                    "own_us_per_log": tottime / calls * 1e6,
+                    "cum_us_per_log": cumtime / calls * 1e6,
+                    "share": tottime / inside if inside else 0.0,
+                }
+            )
+        rows.sort(key=lambda row: -row["own_us_per_log"])
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
+        text.write("\n--- by cumulative time ---\n")
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(30)
+        sampled = None
+        try:
+            from pyinstrument import Profiler
 
-        def log() -> None:
-            logger.exception("order %s failed", 42)
-
-        run(log, 200)
-        plain_us = run(log, calls) / calls * 1e6
-        found = cprofile_report(log, calls)
-        found["unprofiled_us_per_iteration"] = plain_us
-        found["sdk"] = handler.client.stats() if handler.client else {}
-        handler.close()
-        return found
+            sampler = Profiler(interval=0.0001)
+            for _ in range(batches):
+                sampler.start()
+                _site_batch(sites, log)
+                sampler.stop()
+                flush(30.0)
+            sampled = str(sampler.output_text(unicode=False, color=False, show_all=False))
+        except ImportError:
+            pass
+        return {
+            "unprofiled_in_call_us": statistics.median(plain) * 1e6,
+            "inside_us_per_log": inside / calls * 1e6,
+            "top": rows[:TOP],
+            "text": text.getvalue(),
+            "sampled": sampled,
+        }
     except Exception as exc:  # internals moved: say so, keep the other results
         return {"error": f"{type(exc).__name__}: {exc}"}
 
@@ -188,7 +228,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     plain_us = run(ready.log, args.calls) / args.calls * 1e6
     profiled = cprofile_report(ready.log, args.calls)
     sampled = pyinstrument_report(ready.log, args.calls)
-    captured = captured_report()
+    captured = captured_report(ready.log, ready.flush, max(20, args.calls // 500))
     worker = worker_report(args.url)
     with open(args.out, "w") as out:
         out.write(f"# {args.calls} logger.exception calls, ez-pixel active, healthy sink\n")
@@ -200,10 +240,15 @@ def main(argv: Optional[List[str]] = None) -> None:
             out.write(sampled)
         if "text" in captured:
             out.write(
-                "\n## cProfile, every call captured in full (no flood), "
-                f"unprofiled {captured['unprofiled_us_per_iteration']:.1f} us per raise+log\n\n"
+                "\n## cProfile, every call captured in full (50 distinct errors a batch, "
+                "flush between batches, only the batches profiled), unprofiled "
+                f"{captured['unprofiled_in_call_us']:.1f} us inside logger.exception\n\n"
             )
             out.write(captured.pop("text"))
+            sampled_captured = captured.pop("sampled", None)
+            if sampled_captured:
+                out.write("\n## pyinstrument, every call captured in full (sampled)\n\n")
+                out.write(sampled_captured)
         if "text" in worker:
             out.write(
                 f"\n## worker side, per event: build the body {worker['prepare_us']:.0f} us, "
