@@ -25,9 +25,9 @@ any well-formed project key unless ``keys`` is given.
 import contextlib
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
-from ez_pixel.collector.server import Collector
+from ez_pixel.collector.server import Collector, parse_body
 
 __all__ = ["Received", "RecordingCollector", "WaitTimeout", "capture_events"]
 
@@ -56,16 +56,24 @@ class RecordingCollector(Collector):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Configure the collector; nothing listens until :meth:`start`."""
+        """Configure the collector; nothing listens until :meth:`start`.
+
+        Unless ``keys`` is given, any well-formed project key is accepted.
+        """
+        if "accept_any_key" not in kwargs:
+            kwargs["accept_any_key"] = kwargs.get("keys") is None and len(args) < 4
         super().__init__(*args, **kwargs)
         #: Every ``POST /ingest`` as ``(status, body_json_or_None, headers)``, in arrival order.
         self.received: List[Received] = []
         self._changed = threading.Condition()
 
-    def on_ingest(self, status: int, body: Any, headers: Dict[str, str]) -> None:
+    def on_ingest(
+        self, status: int, text: Optional[str], headers: Dict[str, str], answer: Dict[str, Any]
+    ) -> None:
         """Record one ingest request and wake up :meth:`wait_for`."""
+        super().on_ingest(status, text, headers, answer)
         with self._changed:
-            self.received.append((status, body, headers))
+            self.received.append((status, parse_body(text), headers))
             self._changed.notify_all()
 
     def accepted(self) -> List[Any]:

@@ -168,10 +168,10 @@ def test_registers_the_project_and_never_writes_the_secret(
     assert code == 0, out
     assert f"Key: will register project 'flaskapp' with {collector.url}" in out
     secret = out.split("secret:")[1].split()[0]
-    assert secret.startswith("sk_test_")
+    assert secret.startswith("sk_live_")
     env = read_env((project / ".env").read_text())
     assert env["PIXEL_INGEST_URL"] == collector.ingest_url
-    assert collector.store.has_project_key(env["PIXEL_PROJECT_KEY"])
+    assert collector.store.project_by("key", env["PIXEL_PROJECT_KEY"]) is not None
     assert f"+PIXEL_PROJECT_KEY={env['PIXEL_PROJECT_KEY']}" in out  # the real .env diff
     for rel, data in snapshot(project).items():
         assert secret.encode() not in data, rel
