@@ -193,3 +193,12 @@ def test_serve_creates_a_default_project_and_the_commands_find_it(tmp_path: Path
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(capsys: Any, tmp_path: Path) -> None:
+    with Collector() as busy:
+        code = main(["serve", "--port", str(busy.port), "--db", str(tmp_path / "x.db")])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert err.startswith(f"ez-pixel: cannot listen on 127.0.0.1:{busy.port}:")
+    assert len(err.strip().splitlines()) == 1
