@@ -2,7 +2,7 @@
 
 Shared by ``tools/record_server_answers.py`` (which records the hosted server's
 answers into ``tests/fixtures/server_answers.json``) and
-``tests/test_server_twin.py`` (which replays them against the collector).
+``tests/collector/test_server_twin.py`` (which replays them against the collector).
 
 A step is one raw HTTP request (``method``, ``path``, ``headers``, a body given
 as text, base64 or repeated parts, optionally sent chunked) or a ``fill`` of a

@@ -8,7 +8,7 @@ see docs/collector.md): its answers are the truth the collector must match.
 
 Recording writes ``tests/fixtures/server_answers.json``: every request and the
 server's normalised answer (status, compared headers, body). The suite's
-``tests/test_server_twin.py`` replays it against the collector and requires
+``tests/collector/test_server_twin.py`` replays it against the collector and requires
 no difference. ``--compare`` replays against any running server (e.g.
 ``ez-pixel serve``) and prints the differences instead of writing.
 

@@ -118,20 +118,23 @@ class ErrorStore:
 
     # -- projects -------------------------------------------------------------------
 
-    def create_project(self, name: str, key: Optional[str] = None) -> Row:
-        """Create a project (minting its id, key and secret unless ``key`` is given)."""
+    def create_project(self, name: str) -> Row:
+        """Create a project, minting its id, key and secret as the server does."""
+        with self._lock, self._conn:
+            return self._insert_project(name, _mint("pk_live"))
+
+    def _insert_project(self, name: str, key: str) -> Row:
         row = {
             "id": _mint("proj"),
             "name": name,
-            "key": key or _mint("pk_live"),
+            "key": key,
             "secret": _mint("sk_live", 32),
             "created_at": now_ms(),
         }
-        with self._lock, self._conn:
-            self._conn.execute(
-                "INSERT INTO projects (id, name, key, secret, created_at) VALUES (?, ?, ?, ?, ?)",
-                (row["id"], jsjson.as_stored(name), row["key"], row["secret"], row["created_at"]),
-            )
+        self._conn.execute(
+            "INSERT INTO projects (id, name, key, secret, created_at) VALUES (?, ?, ?, ?, ?)",
+            (row["id"], jsjson.as_stored(name), key, row["secret"], row["created_at"]),
+        )
         return row
 
     def count_projects_since(self, since_ms: int) -> int:
@@ -149,7 +152,9 @@ class ErrorStore:
 
     def ensure_key(self, key: str) -> Row:
         """The project using ``key``, created (named after it) when there is none."""
-        return self.project_by("key", key) or self.create_project(key, key=key)
+        with self._lock, self._conn:
+            found = self._one("SELECT * FROM projects WHERE key = ?", (key,))
+            return found or self._insert_project(key, key)
 
     def default_project(self) -> Tuple[Row, bool]:
         """``(project, created)``: the project ``ez-pixel serve`` reports to by default."""

@@ -17,7 +17,7 @@ from conftest import make_event
 from ez_pixel.cli import main
 from ez_pixel.collector import Collector
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 KEY = "pk_test_abc123"
 
 

@@ -15,9 +15,8 @@ from server_twin import differences, replay
 
 from ez_pixel.collector import Collector
 
-FIXTURE = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "fixtures", "server_answers.json"
-)
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(TESTS, "fixtures", "server_answers.json")
 
 
 def _load() -> List[Dict[str, Any]]:
