@@ -50,6 +50,8 @@ def _auth(server: Collector) -> List[str]:
 
 def test_errors_table(collector: Any, capsys: Any) -> None:
     first, second = _seed(collector)
+    probe = make_event(fingerprint="__pixel_install_probe__1", type="InstallProbe")
+    _post(collector.port, probe)  # an installer's verification event: never listed
     assert main(["errors", *_auth(collector)]) == 0
     out = capsys.readouterr().out
     header, newest, oldest = out.splitlines()
@@ -63,6 +65,7 @@ def test_errors_table(collector: Any, capsys: Any) -> None:
     assert capsys.readouterr().out.strip() == "No errors recorded."
     assert main(["errors", *_auth(collector), "--json"]) == 0
     assert [row["id"] for row in json.loads(capsys.readouterr().out)] == [second, first]
+    assert "InstallProbe" not in out
 
 
 def test_show_by_id_or_prefix(collector: Any, capsys: Any) -> None:
