@@ -25,7 +25,7 @@ any well-formed project key unless ``keys`` is given.
 import contextlib
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, TextIO, Tuple, Union
 
 from ez_pixel.collector.server import Collector, parse_body
 
@@ -55,14 +55,24 @@ class RecordingCollector(Collector):
     127.0.0.1, an in-memory database). Start it with ``with`` or :meth:`start`.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db: str = ":memory:",
+        keys: Optional[Iterable[str]] = None,
+        echo: Optional[TextIO] = None,
+        *,
+        accept_any_key: Optional[bool] = None,
+        **options: Any,
+    ) -> None:
         """Configure the collector; nothing listens until :meth:`start`.
 
         Unless ``keys`` is given, any well-formed project key is accepted.
         """
-        if "accept_any_key" not in kwargs:
-            kwargs["accept_any_key"] = kwargs.get("keys") is None and len(args) < 4
-        super().__init__(*args, **kwargs)
+        if accept_any_key is None:
+            accept_any_key = keys is None
+        super().__init__(host, port, db, keys, echo, accept_any_key=accept_any_key, **options)
         #: Every ``POST /ingest`` as ``(status, body_json_or_None, headers)``, in arrival order.
         self.received: List[Received] = []
         self._changed = threading.Condition()
