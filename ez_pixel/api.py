@@ -27,11 +27,19 @@ _switches: Optional[Switches] = None
 _configuration: Optional[Tuple[Options, Tuple[bool, bool, bool], bool]] = None
 
 
+def _same(before: Any, after: Any) -> bool:
+    # A factory's ``before_send=lambda event: ...`` is a new function object on
+    # every call, made from the same code: that is the same configuration.
+    return bool(before == after) or getattr(before, "__code__", before) is getattr(
+        after, "__code__", after
+    )
+
+
 def _differences(old: Options, new: Options) -> str:
     changed = []
     for name in Options._fields:
         before, after = getattr(old, name), getattr(new, name)
-        if before != after:
+        if not _same(before, after):
             if name == "project_key":
                 before, after = mask_key(before), mask_key(after)
             changed.append(f"{name}: {before!r} -> {after!r}")

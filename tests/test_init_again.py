@@ -29,6 +29,15 @@ def test_same_configuration_returns_the_same_client_and_installs_nothing_more(
     assert [e["message"] for e in collector.wait_for(1)] == ["reported once"]
 
 
+def test_a_factorys_own_before_send_is_the_same_configuration(pixel: Any) -> None:
+    def create_app() -> Any:
+        return pixel(before_send=lambda event: event)  # a new function object each call
+
+    assert create_app() is create_app()
+    with pytest.raises(RuntimeError, match="before_send"):
+        pixel(before_send=lambda event: None)
+
+
 @pytest.mark.parametrize(
     ("change", "named"),
     [
