@@ -5,6 +5,7 @@ uses for the same things: ``report``, ``capture_exception``, ``flush``.
 Each name has one implementation; the ecosystem's names are thin wrappers.
 """
 
+import re
 import sys
 import threading
 from typing import Any, Dict, Optional, Tuple
@@ -24,7 +25,7 @@ _root: Optional[RootAttachment] = None
 _integrations: Optional[Integrations] = None
 _switches: Optional[Switches] = None
 #: What the active client was made with: its options and the three ``capture_*`` switches.
-_configuration: Optional[Tuple[Options, Tuple[bool, bool, bool], bool]] = None
+_configuration: Optional[Tuple[Options, Tuple[bool, bool, bool]]] = None
 
 
 def _same(before: Any, after: Any) -> bool:
@@ -35,6 +36,10 @@ def _same(before: Any, after: Any) -> bool:
     )
 
 
+def _no_userinfo(url: Optional[str]) -> Optional[str]:
+    return re.sub(r"//[^/@]*@", "//…@", url) if url else url
+
+
 def _differences(old: Options, new: Options) -> str:
     changed = []
     for name in Options._fields:
@@ -42,6 +47,8 @@ def _differences(old: Options, new: Options) -> str:
         if not _same(before, after):
             if name == "project_key":
                 before, after = mask_key(before), mask_key(after)
+            elif name in ("ingest_url", "proxy_url"):  # never show a URL's password
+                before, after = _no_userinfo(before), _no_userinfo(after)
             changed.append(f"{name}: {before!r} -> {after!r}")
     return "; ".join(changed)
 
@@ -49,7 +56,7 @@ def _differences(old: Options, new: Options) -> str:
 def _same_or_raise(options: Options, flags: Tuple[bool, bool, bool], root_given: bool) -> Client:
     client = active_client()
     assert client is not None and _configuration is not None
-    first, first_flags, _ = _configuration
+    first, first_flags = _configuration
     if not root_given:  # the working directory may have changed since (tests chdir)
         options = options._replace(project_root=first.project_root)
     changed = _differences(first, options)
@@ -127,7 +134,7 @@ def init_pixel(
                 "a framework's failed requests and tasks) are not reported; uncaught exceptions "
                 "and report()/capture_exception() still are",
             )
-        _configuration = (made, flags, "project_root" in options)
+        _configuration = (made, flags)
         set_active(client)
         return client
 

@@ -42,7 +42,7 @@ def test_a_factorys_own_before_send_is_the_same_configuration(pixel: Any) -> Non
     ("change", "named"),
     [
         ({"project_key": "pk_test_other"}, "project_key: 'pk_test_ab…' -> 'pk_test_ot…'"),
-        ({"ingest_url": "http://127.0.0.1:9/ingest"}, "ingest_url"),
+        ({"ingest_url": "http://me:s3cret@127.0.0.1:9/ingest"}, "-> 'http://…@127.0.0.1:9/ingest'"),
         ({"sample_rate": 0.5}, "sample_rate: 1.0 -> 0.5"),
         ({"capture_logging_errors": False}, "capture_logging_errors: True -> False"),
     ],
