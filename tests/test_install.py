@@ -151,7 +151,11 @@ def test_plain_package_is_wired_and_reports_a_crash(
     event = arrived(collector, "ValueError")
     assert event["level"] == "fatal" and event["stack"][0]["file"] == "plaintool/cli.py"
 
-    no_key = run_python(project, ["-m", "plaintool", "7"], run_env(project, PIXEL_PROJECT_KEY=""))
+    # A machine without the key: not exported, and no .env (which init_pixel reads).
+    env = run_env(project, PIXEL_PROJECT_KEY="")
+    (project / ".env").rename(project / ".env.away")
+    no_key = run_python(project, ["-m", "plaintool", "7"], env)
+    (project / ".env.away").rename(project / ".env")
     assert no_key.returncode == 0 and no_key.stdout == "7\n"
     assert "project_key is missing" in no_key.stderr  # one warning; the app runs
 
