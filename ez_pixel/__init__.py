@@ -9,6 +9,10 @@ Quick start::
 
     import ez_pixel
     ez_pixel.init_pixel("pk_test_abc123", "http://127.0.0.1:8765/ingest")
+
+The names of ez-pixel 0.1.0 (``report_pixel``, ``flush_pixel``) and of the
+ecosystem's SDK (``report``, ``capture_exception``, ``flush``,
+``PixelClient``, ``DEFAULT_INGEST_URL``) all work: see docs/compatibility.md.
 """
 
 from ._version import __version__
@@ -18,25 +22,41 @@ from ._version import __version__
 # at the top of every module. Type checkers see the real imports below.
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import close_pixel, flush_pixel, ignore_logger, init_pixel, report_pixel, stats
-    from .client import Client
+    from ._environ import DEFAULT_INGEST_URL
+    from .api import (
+        capture_exception,
+        close_pixel,
+        flush,
+        flush_pixel,
+        ignore_logger,
+        init_pixel,
+        report,
+        report_pixel,
+        stats,
+    )
+    from .client import Client, PixelClient
     from .handler import PixelHandler
     from .types import CodeContext, Level, ReportInput, StackFrame, WireEvent
 
 #: Public name -> the submodule that defines it. The wire-format names are
 #: kept for code written against 0.1.0.
 _HOME = {
+    "DEFAULT_INGEST_URL": "_environ",
     "Client": "client",
     "CodeContext": "types",
     "Level": "types",
+    "PixelClient": "client",
     "PixelHandler": "handler",
     "ReportInput": "types",
     "StackFrame": "types",
     "WireEvent": "types",
+    "capture_exception": "api",
     "close_pixel": "api",
+    "flush": "api",
     "flush_pixel": "api",
     "ignore_logger": "api",
     "init_pixel": "api",
+    "report": "api",
     "report_pixel": "api",
     "stats": "api",
 }
@@ -57,18 +77,23 @@ def __dir__() -> "list[str]":
 
 
 __all__ = [
+    "DEFAULT_INGEST_URL",
     "Client",
     "CodeContext",
     "Level",
+    "PixelClient",
     "PixelHandler",
     "ReportInput",
     "StackFrame",
     "WireEvent",
     "__version__",
+    "capture_exception",
     "close_pixel",
+    "flush",
     "flush_pixel",
     "ignore_logger",
     "init_pixel",
+    "report",
     "report_pixel",
     "stats",
 ]
