@@ -171,6 +171,70 @@ def captured_report(
         return {"error": f"{type(exc).__name__}: {exc}"}
 
 
+def breakdown(
+    log: Callable[[], None], flush: Callable[[float], object], rounds: int
+) -> Dict[str, Any]:
+    """Where a fully captured call's time goes, by switching stages off (no profiler).
+
+    Batches of 50 distinct errors as in the "captured" measure, the variants
+    interleaved round after round, median µs inside ``logger.exception`` of
+    each: logging with no handler; ``PixelHandler.emit`` doing nothing (the
+    handler's dispatch); ``Client.capture_exception`` doing nothing (the
+    handler's own layers and the flood check); ``Client._submit`` doing
+    nothing (the capture: frames, message, causes); everything (the queueing).
+    Uses internals: reports an error instead of failing when they move.
+    """
+    try:
+        import logging
+
+        from ez_pixel import client as client_module
+        from ez_pixel import handler as handler_module
+
+        root = logging.getLogger()
+        pixel = [h for h in root.handlers if isinstance(h, handler_module.PixelHandler)]
+        emit = handler_module.PixelHandler.emit
+        capture = client_module.Client.capture_exception
+        submit = client_module.Client._submit
+
+        def nothing(*args: Any, **kwargs: Any) -> None:
+            return None
+
+        def restore() -> None:
+            handler_module.PixelHandler.emit = emit  # type: ignore[method-assign]
+            client_module.Client.capture_exception = capture  # type: ignore[method-assign]
+            client_module.Client._submit = submit  # type: ignore[method-assign]
+            for handler in pixel:
+                if handler not in root.handlers:
+                    root.addHandler(handler)
+
+        def no_handler() -> None:
+            for handler in pixel:
+                root.removeHandler(handler)
+
+        variants: Dict[str, Callable[[], None]] = {
+            "no handler": no_handler,
+            "emit does nothing": lambda: setattr(handler_module.PixelHandler, "emit", nothing),
+            "capture_exception does nothing": lambda: setattr(
+                client_module.Client, "capture_exception", nothing
+            ),
+            "_submit does nothing": lambda: setattr(client_module.Client, "_submit", nothing),
+            "everything": lambda: None,
+        }
+        sites = make_sites(name="bench_breakdown_sites")
+        found: Dict[str, List[float]] = {name: [] for name in variants}
+        for _ in range(rounds):
+            for name, switch in variants.items():
+                switch()
+                try:
+                    found[name].append(_site_batch(sites, log)[1] / len(sites) * 1e6)
+                finally:
+                    restore()
+                flush(30.0)
+        return {name: statistics.median(values) for name, values in found.items()}
+    except Exception as exc:  # internals moved: say so, keep the other results
+        return {"error": f"{type(exc).__name__}: {exc}"}
+
+
 def worker_report(url: str, events: int = 1000) -> Dict[str, Any]:
     """The worker's cost per event, outside any thread: building the body, then the POST.
 
@@ -229,6 +293,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     profiled = cprofile_report(ready.log, args.calls)
     sampled = pyinstrument_report(ready.log, args.calls)
     captured = captured_report(ready.log, ready.flush, max(20, args.calls // 500))
+    stages = breakdown(ready.log, ready.flush, max(20, args.calls // 250))
     worker = worker_report(args.url)
     with open(args.out, "w") as out:
         out.write(f"# {args.calls} logger.exception calls, ez-pixel active, healthy sink\n")
@@ -249,6 +314,10 @@ def main(argv: Optional[List[str]] = None) -> None:
             if sampled_captured:
                 out.write("\n## pyinstrument, every call captured in full (sampled)\n\n")
                 out.write(sampled_captured)
+        if "error" not in stages:
+            out.write("\n## every call captured: median us inside logger.exception, stages off\n\n")
+            for name, value in stages.items():
+                out.write(f"{name:35s} {value:8.2f}\n")
         if "text" in worker:
             out.write(
                 f"\n## worker side, per event: build the body {worker['prepare_us']:.0f} us, "
@@ -256,6 +325,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             )
             out.write(worker.pop("text"))
     profiled["captured"] = captured
+    profiled["breakdown"] = stages
     profiled["worker"] = worker
     profiled["unprofiled_us_per_iteration"] = plain_us
     profiled["sdk"] = ready.stats()
