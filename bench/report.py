@@ -89,7 +89,7 @@ def _ratio_goal(name: str, value: Optional[float], limit: float, *, below: bool 
     if value is None:
         return Goal(name, MISSING, target, None)
     passed = value <= limit if below else value >= limit
-    return Goal(name, f"{value:.2f}{TIMES}", target, passed)
+    return Goal(name, f"{value:.{3 if abs(value) < 0.01 else 2}f}{TIMES}", target, passed)
 
 
 def _info(name: str, value: Optional[float], unit: str = TIMES, digits: int = 2) -> Goal:
