@@ -11,6 +11,9 @@ where it cannot:
 - **gunicorn** logs errors in workers (``Error handling request``) and in the
   arbiter (``Worker ... was sent SIGKILL``) on ``gunicorn.error``, which it
   makes non-propagating.
+- **Django** logs a failing request on ``django.request``, under ``django``,
+  which a ``LOGGING`` like the one in Django's own how-to makes
+  non-propagating (``"propagate": False``, with its own console handler).
 - **Celery** empties the root logger's handlers when a worker starts
   (``worker_hijack_root_logger``, on by default), and its task loggers
   (``get_task_logger``) hang under the non-propagating ``celery.task``.
@@ -21,7 +24,10 @@ logger's handlers but keep its filters) hands the records to a PixelHandler,
 and, when Celery is loaded, receivers of its ``after_setup_logger`` and
 ``after_setup_task_logger`` signals put a PixelHandler back on the root logger
 and on ``celery.task``. A record that also reaches another PixelHandler is
-still reported once.
+still reported once. Django's and Flask's request-exception signals are in
+:mod:`.web`. Whatever the application loads or configures later is picked up
+after each logging configuration call (:mod:`.configwatch`): Django always
+runs one in ``django.setup()``.
 """
 
 import copy
@@ -32,9 +38,12 @@ from typing import Any, List, Optional, Tuple
 
 from .._guard import swallowed
 from ..handler import PixelHandler
+from .configwatch import unwatch, watch
+from .web import RequestErrors
 
-#: Error loggers that servers make non-propagating (uvicorn, gunicorn).
-SERVER_LOGGERS = ("uvicorn.error", "gunicorn.error")
+#: Error loggers that servers and frameworks make (or let an app's LOGGING make)
+#: non-propagating: uvicorn, gunicorn, and Django's ``django.request``.
+SERVER_LOGGERS = ("uvicorn.error", "gunicorn.error", "django.request")
 #: The non-propagating parent of Celery's task loggers.
 CELERY_TASK_LOGGER = "celery.task"
 _DISPATCH_UID = "ez_pixel.integrations"
@@ -111,9 +120,18 @@ class Integrations:
             tap = ServerLogTap(self.handler)
             logger.addFilter(tap)
             self._taps.append((logger, tap))
-        self._signals = _celery_signals()
-        if self._signals is not None:
-            self._connect(self._signals)
+        self._signals: Any = None
+        self._requests = RequestErrors(self.handler)
+        self.refresh()
+        watch(self.refresh)
+
+    def refresh(self) -> None:
+        """Connect to the frameworks the application has loaded since the last call."""
+        if self._signals is None:
+            self._signals = _celery_signals()
+            if self._signals is not None:
+                self._connect(self._signals)
+        self._requests.refresh()
 
     def _connect(self, signals: Any) -> None:
         signals.after_setup_logger.connect(
@@ -142,6 +160,8 @@ class Integrations:
 
     def remove(self) -> None:
         """Take off every filter, handler and signal receiver this added."""
+        unwatch(self.refresh)
+        self._requests.remove()
         for logger, tap in self._taps:
             logger.removeFilter(tap)
         for logger in self._attached:
