@@ -8,6 +8,10 @@ logging:
   handler at all is found for a record; ours would count, and the app's
   warnings, errors and asyncio's "Task exception was never retrieved" would
   vanish from stderr. :class:`LastResortStandIn` prints them as before.
+- libraries that add their own console handler only when no handler would
+  print their records (werkzeug, Flask's ``app.logger``) ask the same
+  question; the stand-in's level keeps werkzeug's answer, and :mod:`.web`
+  answers Flask's as if ez-pixel were not there.
 - ``logging.basicConfig()`` does nothing once the root logger has a handler;
   a script calling it after ``init_pixel()`` would lose its console output.
   :class:`RootAttachment` lets ``basicConfig`` configure as if we were not there.
@@ -21,7 +25,16 @@ from .configwatch import unwatch, watch
 
 
 class LastResortStandIn(logging.Handler):
-    """Hands a record to ``logging.lastResort`` when no handler but ez-pixel's would see it."""
+    """Hands a record to ``logging.lastResort`` when no handler but ez-pixel's would see it.
+
+    Its level is ``lastResort``'s (WARNING), not NOTSET: libraries that add a
+    console handler of their own when none handles their level (werkzeug, at
+    INFO) must not take it for one.
+    """
+
+    def __init__(self) -> None:
+        last = logging.lastResort
+        super().__init__(last.level if last is not None else logging.WARNING)
 
     def handle(self, record: logging.LogRecord) -> Any:
         """Print ``record`` the way the standard library would have without ez-pixel."""

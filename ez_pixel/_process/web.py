@@ -26,6 +26,7 @@ from typing import Any, List, Tuple
 
 from .._guard import swallowed
 from ..handler import PixelHandler
+from .rootlog import LastResortStandIn
 
 _DISPATCH_UID = "ez_pixel.request_errors"
 
@@ -45,6 +46,7 @@ class RequestErrors:
     def __init__(self, handler: PixelHandler) -> None:
         self.handler = handler
         self._connected: List[Tuple[str, Any]] = []
+        self._flask_shim: Any = None
         self.refresh()
 
     def refresh(self) -> None:
@@ -62,6 +64,34 @@ class RequestErrors:
             if flask is not None:
                 flask.got_request_exception.connect(self._flask_error, weak=False)
                 self._connected.append(("flask", flask.got_request_exception))
+                self._shim_flask_logging()
+
+    def _shim_flask_logging(self) -> None:
+        """Flask adds its console handler to ``app.logger`` unless a handler would print
+        its records (``flask.logging.has_level_handler``): ours must not count."""
+        module = sys.modules.get("flask.logging")
+        original = getattr(module, "has_level_handler", None)
+        if module is None or original is None:
+            return
+        ours = self.handler
+
+        def has_level_handler(logger: logging.Logger) -> bool:
+            level = logger.getEffectiveLevel()
+            current: Any = logger
+            for _ in range(64):  # a logger chain is short; never loop forever
+                if current is None:
+                    return False
+                for handler in current.handlers:
+                    mine = handler is ours or isinstance(handler, LastResortStandIn)
+                    if not mine and handler.level <= level:
+                        return True
+                if not current.propagate:
+                    return False
+                current = current.parent
+            return False
+
+        setattr(module, "has_level_handler", has_level_handler)  # noqa: B010
+        self._flask_shim = (module, original, has_level_handler)
 
     def _report(self, record: logging.LogRecord) -> None:
         if record.exc_info and record.levelno >= self.handler.level:
@@ -111,3 +141,8 @@ class RequestErrors:
                 else:
                     signal.disconnect(self._flask_error)
         self._connected = []
+        if self._flask_shim is not None:
+            module, original, shim = self._flask_shim
+            if getattr(module, "has_level_handler", None) is shim:
+                setattr(module, "has_level_handler", original)  # noqa: B010
+            self._flask_shim = None
