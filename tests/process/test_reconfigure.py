@@ -1,4 +1,4 @@
-"""Logging configured after ``init_pixel``: errors are still reported, once, and output is unchanged.
+"""Logging configured after ``init_pixel``: errors still reported, once; output unchanged.
 
 Each case is a script that calls ``init_pixel()``, then configures logging one
 way, then logs an error and an exception. It runs twice: with ez-pixel, where
@@ -123,12 +123,12 @@ def test_a_configuration_naming_its_own_pixel_handler_takes_over(
     tmp_path: Path, collector: Any
 ) -> None:
     """The app's own root PixelHandler replaces init_pixel's: no second one comes back."""
-    configure = f"""
-        logging.config.dictConfig({{
+    configure = """
+        logging.config.dictConfig({
             "version": 1,
-            "handlers": {{"pixel": {{"class": "ez_pixel.PixelHandler", "level": "WARNING"}}}},
-            "root": {{"handlers": ["pixel"]}},
-        }})
+            "handlers": {"pixel": {"class": "ez_pixel.PixelHandler", "level": "WARNING"}},
+            "root": {"handlers": ["pixel"]},
+        })
         pixels = [h for h in logging.getLogger().handlers
                   if isinstance(h, ez_pixel.PixelHandler)]
         print(len(pixels), pixels[0].level)
