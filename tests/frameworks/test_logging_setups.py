@@ -225,7 +225,8 @@ def test_celery_task(fw: Any, collector: Any, tmp_path: Path, case: str) -> None
     broker = tmp_path / "broker"
     broker.mkdir()
     (tmp_path / "tasks.py").write_text(textwrap.dedent(TASKS).format(configure=CELERY[case]))
-    env = fw.env(BROKER_DIR=str(broker), PYTHONPATH=str(tmp_path))
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    env = fw.env(BROKER_DIR=str(broker), PYTHONPATH=path)
     argv = [fw.python, "-m", "celery", "-A", "tasks", "worker", "--loglevel=INFO", "-P", "solo"]
     argv += ["--without-heartbeat", "--without-mingle", "--without-gossip"]
     worker = fw.start(argv, cwd=tmp_path, env=env)
