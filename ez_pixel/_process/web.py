@@ -94,7 +94,8 @@ class RequestErrors:
         self._flask_shim = (module, original, has_level_handler)
 
     def _report(self, record: logging.LogRecord) -> None:
-        if record.exc_info and record.levelno >= self.handler.level:
+        exc_info = record.exc_info
+        if exc_info and exc_info[1] is not None and record.levelno >= self.handler.level:
             self.handler.handle(record)
 
     def _django_error(self, sender: Any = None, request: Any = None, **kwargs: Any) -> None:

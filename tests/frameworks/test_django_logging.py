@@ -112,11 +112,16 @@ if os.environ.get("PIX") == "wsgi":
 """
 
 ASK = """
-import json, sys
+import asyncio, json, os, sys
 import site_wsgi
-from django.test import Client
-client = Client(raise_request_exception=False)
-print(json.dumps([client.get(path).status_code for path in sys.argv[1:]]))
+from django.test import AsyncClient, Client
+if os.environ.get("ASYNC"):  # through Django's ASGI handler and async middleware chain
+    client = AsyncClient(raise_request_exception=False)
+    statuses = [asyncio.run(client.get(path)).status_code for path in sys.argv[1:]]
+else:
+    client = Client(raise_request_exception=False)
+    statuses = [client.get(path).status_code for path in sys.argv[1:]]
+print(json.dumps(statuses))
 """
 
 MANAGE = """
@@ -137,19 +142,21 @@ def make_project(root: Path, logging_source: str) -> Path:
     return root
 
 
-def ask(fw: Any, project: Path, pix: str, *paths: str) -> Tuple[Any, str, str]:
-    result = fw.run([fw.python, "ask.py", *paths], cwd=project, env=fw.env(PIX=pix))
+def ask(fw: Any, project: Path, pix: str, *paths: str, **env: str) -> Tuple[Any, str, str]:
+    result = fw.run([fw.python, "ask.py", *paths], cwd=project, env=fw.env(PIX=pix, **env))
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout), result.stdout, result.stderr
 
 
-@pytest.mark.parametrize("init", ["wsgi", "settings"])
+@pytest.mark.parametrize("init", ["wsgi", "settings", "settings, ASGI"])
 @pytest.mark.parametrize("setup", sorted(LOGGINGS))
 def test_a_failing_view_is_one_event_whatever_the_logging(
     fw: Any, collector: Any, tmp_path: Path, setup: str, init: str
 ) -> None:
     project = make_project(tmp_path / "site", LOGGINGS[setup])
-    statuses, out, err = ask(fw, project, init, "/orders/2/total")
+    pix, _, asgi = init.partition(", ")
+    env = {"ASYNC": "1"} if asgi else {}
+    statuses, out, err = ask(fw, project, pix, "/orders/2/total", **env)
     assert statuses == [500]
     (event,) = collector.accepted()  # the process flushed at exit: all there is
     assert len(collector.received) == 1
@@ -159,7 +166,7 @@ def test_a_failing_view_is_one_event_whatever_the_logging(
     assert event["stack"][0]["fn"] == "order_total" and event["stack"][0]["in_app"]
     assert event["request"] == {"method": "GET", "route": "orders/<int:order_id>/total"}
     # What the project prints is what it printed without ez-pixel.
-    assert ask(fw, project, "", "/orders/2/total")[1:] == (out, err)
+    assert ask(fw, project, "", "/orders/2/total", **env)[1:] == (out, err)
 
 
 @pytest.mark.parametrize("setup", ["howto", "root only"])
