@@ -8,9 +8,14 @@ server does. Keeping both on one module means they cannot drift apart.
 import re
 from typing import Any, Dict, Optional, Tuple
 
+from ._text import units
 from .types import WireEvent
 
-#: Largest accepted request body, in characters of (ASCII-only) JSON text.
+# Every length below is counted as the server (JavaScript) counts: UTF-16 code
+# units, so an emoji counts 2. ``ez_pixel._text.units`` counts them.
+
+#: Largest accepted request body, in UTF-16 code units of decoded JSON text
+#: (the SDK sends ASCII JSON, where units and bytes agree).
 MAX_BODY_CHARS = 65_536
 MAX_EVENT_ID_CHARS = 128
 MAX_TYPE_CHARS = 256
@@ -33,7 +38,7 @@ KEY_HEADER = "x-pixel-key"
 
 
 def _bounded_str(value: Any, limit: int, *, non_empty: bool = False) -> bool:
-    return isinstance(value, str) and len(value) <= limit and (bool(value) or not non_empty)
+    return isinstance(value, str) and units(value) <= limit and (bool(value) or not non_empty)
 
 
 def validate_event(event: Any) -> Optional[str]:
