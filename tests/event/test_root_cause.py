@@ -43,7 +43,7 @@ def implicit() -> None:
     try:
         lookup({}, "kiwi")
     except KeyError:
-        raise RequestFailed("lookup failed")
+        raise RequestFailed("lookup failed")  # noqa: B904 (implicit context on purpose)
 
 
 def suppressed() -> None:
@@ -133,7 +133,7 @@ def test_different_causes_behind_one_wrapper_are_different_groups(strict: Strict
             raise RequestFailed("request failed") from exc
 
     for work in (lambda: divide(1, 0), lambda: lookup({}, "a"), lambda: divide(2, 0)):
-        report(lambda: wrapper(work))
+        report(lambda work=work: wrapper(work))  # type: ignore[misc]
     zero, key, zero_again = _accepted(server, 3)
     assert zero["fingerprint"] != key["fingerprint"]
     assert zero["fingerprint"] == zero_again["fingerprint"]
