@@ -10,10 +10,15 @@ purpose: a test of the SDK's fitting must not use the SDK's own rules.
 """
 
 import json
+import logging
 import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
+
+import pytest
+
+import ez_pixel
 
 PROJECT_KEY = re.compile(r"^pk_(?:live|test)_[A-Za-z0-9_-]{1,128}$")
 FINGERPRINT = re.compile(r"^[A-Za-z0-9_:.@/-]{1,256}$")
@@ -128,3 +133,20 @@ class StrictServer:
     def __exit__(self, *exc: Any) -> None:
         self._http.shutdown()
         self._http.server_close()
+
+
+@pytest.fixture
+def strict() -> Iterator[Tuple[StrictServer, Callable[..., ez_pixel.Client]]]:
+    """``(server, start)``: ``start(**options)`` runs ``init_pixel`` against a strict server."""
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
+    with StrictServer() as server:
+
+        def start(**options: Any) -> ez_pixel.Client:
+            return ez_pixel.init_pixel("pk_test_strict", server.ingest_url, **options)
+
+        yield server, start
+        ez_pixel.close_pixel(timeout=2)
+    for handler in list(root.handlers):
+        if handler not in handlers_before:
+            root.removeHandler(handler)

@@ -25,6 +25,8 @@ _ENV_DIR_NAMES = frozenset((".venv", ".tox", ".nox", "__pypackages__", "node_mod
 #: This SDK's own package: its frames are never application code.
 _SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SDK_MODULE = "ez_pixel"
+#: Directories above a file searched for a virtualenv's ``pyvenv.cfg``.
+_VENV_DEPTH = 6
 
 
 def _norm(path: str) -> str:
@@ -118,9 +120,9 @@ class FrameResolver:
         for candidate in (path, real):
             for root in self._roots:
                 if _under(candidate, root):
-                    relative = self._relative(candidate, root)
-                    in_app = not library and not self._in_project_env(root, relative)
-                    return relative, in_app
+                    in_app = not library and not self._in_venv(candidate, root)
+                    return self._relative(candidate, root), in_app
+        library = library or self._in_venv(path, "")
         return self._outside_path(path, module), not library
 
     def _is_sdk(self, path: str, real: str, module: str) -> bool:
@@ -131,21 +133,31 @@ class FrameResolver:
     def _in_env(self, path: str) -> bool:
         return any(_under(path, directory) for directory in self._envs)
 
-    def _in_project_env(self, root: str, relative: str) -> bool:
-        """Whether a file in the project lies in a virtualenv or tool directory inside it."""
-        parts = relative.split("/")[:-1]
-        directory = root
-        for part in parts[:8]:
-            if part in _ENV_DIR_NAMES:
-                return True
-            directory = os.path.join(directory, part)
+    def _in_venv(self, path: str, root: str) -> bool:
+        """Whether ``path`` lies in a virtualenv (a ``pyvenv.cfg`` above it) or a tool directory.
+
+        Catches a project's own ``.venv`` and console-script launchers
+        (``venv/bin/gunicorn``) of environments other than the running one.
+        Inside the project, only directories below ``root`` count: a project
+        kept inside a virtualenv's directory is still the app.
+        """
+        directory = os.path.dirname(path)
+        for _ in range(_VENV_DEPTH):
+            if (root and not _under(directory, root)) or directory == root:
+                break
             known = self._env_dir.get(directory)
             if known is None:
-                known = os.path.isfile(os.path.join(directory, "pyvenv.cfg"))
+                known = os.path.basename(directory) in _ENV_DIR_NAMES or os.path.isfile(
+                    os.path.join(directory, "pyvenv.cfg")
+                )
                 if len(self._env_dir) < 4096:
                     self._env_dir[directory] = known
             if known:
                 return True
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
         return False
 
     @staticmethod

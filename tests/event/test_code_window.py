@@ -42,7 +42,9 @@ def _event_for(root: Path, total: int, position: int, context_lines: int) -> Dic
     data=st.data(),
     context_lines=st.integers(min_value=0, max_value=7),
 )
-def test_failing_line_is_marked_at_every_position(total: int, data: Any, context_lines: int) -> None:
+def test_failing_line_is_marked_at_every_position(
+    total: int, data: Any, context_lines: int
+) -> None:
     position = data.draw(st.integers(min_value=1, max_value=total))
     with tempfile.TemporaryDirectory() as directory:
         event = _event_for(Path(directory), total, position, context_lines)
