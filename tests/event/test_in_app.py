@@ -122,16 +122,19 @@ def test_first_ten_frames_show_the_app_under_deep_library_stacks(
     (event,) = collector.wait_for(1)
     assert_valid(event)
     first_ten = [(f["fn"], f["file"], f["in_app"]) for f in event["stack"][:10]]
-    assert first_ten[:8] == [
-        ("query", "driver/__init__.py", False),  # where it was raised
-        ("<20 library frames>", "driver", False),
-        ("load_orders", "app.py", True),
-        ("view", "app.py", True),
-        ("dispatch", "framework/__init__.py", False),
-        ("<15 library frames>", "framework", False),
-        ("<module>", "app.py", True),
-        # nothing else: 39 frames became 7
-    ][:8]
+    assert (
+        first_ten[:8]
+        == [
+            ("query", "driver/__init__.py", False),  # where it was raised
+            ("<20 library frames>", "driver", False),
+            ("load_orders", "app.py", True),
+            ("view", "app.py", True),
+            ("dispatch", "framework/__init__.py", False),
+            ("<15 library frames>", "framework", False),
+            ("<module>", "app.py", True),
+            # nothing else: 39 frames became 7
+        ][:8]
+    )
     assert len(event["stack"]) == 7
     assert event["type"] == "RuntimeError"  # builtins stay bare
 
