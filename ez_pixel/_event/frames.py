@@ -15,6 +15,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .._text import cut
 from .snapshot import RawFrame, module_name
+from .statements import StatementStarts
 
 #: Longest source line kept in an event; longer ones are cut.
 MAX_LINE_CHARS = 300
@@ -83,6 +84,7 @@ class FrameResolver:
         self._exclude = tuple(in_app_exclude)
         self._stdlib = _stdlib_dirs()
         self._envs = _env_dirs()
+        self._statements = StatementStarts()
         self._sdk = (_norm(_SDK_DIR), _norm(os.path.realpath(_SDK_DIR)))
         #: Directory -> whether it is (inside) a Python environment.
         self._env_dir: Dict[str, bool] = {}
@@ -252,11 +254,16 @@ class FrameResolver:
         return data.decode("utf-8", "replace").splitlines(True)
 
     def line_text(self, raw: RawFrame) -> str:
-        """The stripped source line of ``raw``, or '' when it is not available."""
+        """The stripped first line of the failing statement of ``raw``, or '' when unknown.
+
+        The statement's first line, not the reported one: Python versions
+        report different lines inside a statement spanning several.
+        """
         code, lineno, _, _ = raw
         lines = self.source(code.co_filename, module_name(raw))
         if not lines or not 0 < lineno <= len(lines):
             return ""
+        lineno = self._statements.start(code.co_filename, lines, lineno)
         return lines[lineno - 1].strip()[:MAX_LINE_CHARS]
 
     def context(self, raw: RawFrame, window: int) -> Optional[Tuple[int, List[str]]]:
