@@ -1,52 +1,61 @@
 """Where the failing statement starts: the same line on every Python version.
 
 Python versions disagree on the line they report for an error inside a
-statement spanning several lines: 3.8 names the last line the failing
-expression reached, 3.11+ its first. The fingerprint hashes the failing
-source text, so it uses the first line of the innermost statement holding
-the reported line, which every version agrees on. Runs on the worker thread;
-each file is parsed once.
+statement spanning several lines (3.8 often names the last line the failing
+expression reached, 3.11+ its first). The fingerprint hashes the failing
+source text, so it uses the first line of the logical line holding the
+reported one, which every version agrees on. Logical lines come from the
+tokenizer, never from ``ast``: on Python 3.11, ``ast.parse`` on a thread can
+fail with ``SystemError`` while another thread compiles, and a fingerprint
+must not depend on a race. Runs on the worker thread; each file once.
 """
 
-import ast
-from typing import Dict, List, Optional, Sequence, Tuple
+import bisect
+import io
+import tokenize
+from typing import Dict, List, Optional, Sequence
 
-#: Files longer than this are not parsed: the reported line is used as it is.
-MAX_PARSED_CHARS = 1_000_000
+#: Files longer than this are not tokenized: the reported line is used as it is.
+MAX_TOKENIZED_CHARS = 500_000
 _MAX_FILES = 256
+_SKIPPED = frozenset(
+    (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+)
 
-Span = Tuple[int, int]
 
-
-def _spans(source: str) -> Optional[List[Span]]:
+def logical_starts(source: str) -> Optional[List[int]]:
+    """The first line number of every logical line of ``source``; None when it does not tokenize."""
+    starts: List[int] = []
+    at_start = True
     try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type == tokenize.NEWLINE:
+                at_start = True
+            elif token.type not in _SKIPPED and at_start:
+                starts.append(token.start[0])
+                at_start = False
+    except Exception:  # TokenError, IndentationError, SyntaxError (3.12+): not Python source
         return None
-    found: List[Span] = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt):
-            found.append((node.lineno, getattr(node, "end_lineno", None) or node.lineno))
-    return found
+    return starts
 
 
 class StatementStarts:
-    """First line of the statement holding a line, per file; cached."""
+    """First line of the logical line holding a line, per file; cached."""
 
     def __init__(self) -> None:
-        self._files: Dict[str, Optional[List[Span]]] = {}
+        self._files: Dict[str, Optional[List[int]]] = {}
 
     def start(self, filename: str, lines: Sequence[str], lineno: int) -> int:
-        """The first line of the innermost statement holding ``lineno``; ``lineno`` when unknown."""
+        """The first line of the logical line holding ``lineno``; ``lineno`` when unknown."""
         if filename not in self._files:
             text = "".join(lines)
             if len(self._files) >= _MAX_FILES:
                 self._files.clear()
-            self._files[filename] = _spans(text) if len(text) <= MAX_PARSED_CHARS else None
-        spans = self._files[filename]
-        best = lineno
-        best_width = None
-        for first, last in spans or ():
-            if first <= lineno <= last and (best_width is None or last - first < best_width):
-                best, best_width = first, last - first
-        return best
+            self._files[filename] = (
+                logical_starts(text) if len(text) <= MAX_TOKENIZED_CHARS else None
+            )
+        starts = self._files[filename]
+        if not starts:
+            return lineno
+        index = bisect.bisect_right(starts, lineno) - 1
+        return starts[index] if index >= 0 else lineno
