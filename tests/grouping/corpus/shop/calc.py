@@ -28,8 +28,13 @@ class Cart:
         return sum(self.items) / len(self.items)
 
 
+# fmt: off
 def total(
     items: List[float],
     discount: float,
 ) -> float:
-    return sum(items) / (discount - discount)
+    return sum(items) / (
+        discount
+        - discount
+    )
+# fmt: on
