@@ -11,8 +11,8 @@ from typing import Any, Callable, Optional
 
 #: The mark that ends text cut short (one UTF-16 code unit).
 ELLIPSIS = "…"
-#: What a lone surrogate becomes: the server stores text, and a lone
-#: surrogate is not text (JSON.parse keeps it; SQLite's UTF-8 cannot).
+#: What a lone surrogate becomes. The hosted server accepts one (JSON.parse
+#: keeps it) but stores text: it comes back as three U+FFFD. One is honest.
 REPLACEMENT = "\ufffd"
 
 
