@@ -113,7 +113,8 @@ class EventBuilder:
             "occurred_at": _occurred_at(capture.timestamp),
         }
         if capture.causes:
-            event["causes"] = [self._cause(*chained) for chained in capture.causes]
+            chains = [None] * (len(capture.causes) - 1) + [cause]  # the root's is built already
+            event["causes"] = [self._cause(c, chain) for c, chain in zip(capture.causes, chains)]
         if capture.extra:
             for key, value in capture.extra.items():
                 event.setdefault(key, value)
@@ -149,13 +150,14 @@ class EventBuilder:
             section += f" at {frame['file']}:{frame['line']}"
         return cut(section, MAX_CAUSE_SECTION)
 
-    def _cause(self, type_name: str, message: str, raw: List[RawFrame]) -> Dict[str, Any]:
+    def _cause(self, chained: Cause, chain: Optional[_Chain]) -> Dict[str, Any]:
         """One chained exception: type, message, and where in the app it was raised."""
         cause: Dict[str, Any] = {
-            "type": cut(type_name, MAX_TYPE_CHARS),
-            "message": cut(self._portable(message), 300),
+            "type": cut(chained[0], MAX_TYPE_CHARS),
+            "message": cut(self._portable(chained[1]), 300),
         }
-        chain = _Chain(raw, self._frames)
+        if chain is None:
+            chain = _Chain(chained[2], self._frames)
         if chain.culprit is not None:
             frame = chain.wire[chain.culprit]
             cause.update(file=frame["file"], line=frame["line"], fn=frame["fn"])
