@@ -196,11 +196,19 @@ def setup(contender: str, url: str) -> Setup:
 
 
 def import_only(contender: str) -> None:
-    """Import what ``setup`` would, without initialising anything."""
+    """Import what ``setup`` would, without initialising anything.
+
+    The init function is looked up too: this repository's ``ez_pixel`` loads
+    its public names on first use, which is import time, not init time.
+    """
     if contender in ("ours", "v010"):
-        import ez_pixel  # noqa: F401
+        import ez_pixel
+
+        ez_pixel.init_pixel  # noqa: B018
     elif contender == "sentry":
-        import sentry_sdk  # noqa: F401
+        import sentry_sdk
+
+        sentry_sdk.init  # noqa: B018
 
 
 # -- memory and CPU ------------------------------------------------------------
