@@ -47,7 +47,7 @@ CALLER_CONTENDERS = (
 SDKS = ("ours", "v010", "sentry")
 #: The "every call captured" measure: the floor and ez-pixel, the console
 #: handler alone and with each SDK.
-CAPTURED_CONTENDERS = ("floor", "ours", "stream", "stream+ours", "stream+sentry", "sentry")
+CAPTURED_CONTENDERS = ("floor", "ours", "stream", "stream+ours", "stream+sentry")
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,6 @@ CAPTURED_ROWS = (
     ("stream", "StreamHandler"),
     ("stream+ours", "StreamHandler + ez-pixel"),
     ("stream+sentry", "StreamHandler + sentry-sdk"),
-    ("sentry", "sentry-sdk"),
 )
 MISSING = "\u2013"  # an en dash
 
