@@ -43,3 +43,6 @@ def collector() -> Iterator[RecordingCollector]:
 
 
 from sdk_fixtures import events, pixel  # noqa: E402,F401  (SDK fixtures)
+
+#: Projects ``install`` is tried on, some with test suites of their own: not ours to collect.
+collect_ignore_glob = ["install_fixtures/*"]

@@ -30,6 +30,7 @@ from .files import Change, InstallError, Pending, Project, write_change
 from .identity import Identity, find_identity, record
 from .identity import register as register_identity
 from .keys import env_change, env_settings, gitignore_step
+from .lifespan import wire_lifespan
 from .prompt import choose, confirm
 from .wiring import Step, init_block, wire_django_logging, wire_init, wire_structlog
 
@@ -55,7 +56,7 @@ _WHY = {
     "fastapi": "FastAPI/Starlette app module",
     "celery": "Celery app module",
     "plain": "entry point",
-    "django": "Django, before the application is created",
+    "django": "Django, once it has configured logging",
 }
 
 
@@ -108,7 +109,9 @@ def _wire(pending: Pending, candidate: Candidate) -> List[Step]:
     else:
         targets = candidate.targets[:1] if candidate.kind != "plain" else candidate.targets
     for rel in targets:
-        steps.append(wire_init(pending, rel, _WHY[candidate.kind]))
+        steps.append(wire_init(pending, rel, _WHY[candidate.kind], candidate.kind == "django"))
+        if candidate.kind == "fastapi":
+            steps.append(wire_lifespan(pending, rel))
     return steps
 
 

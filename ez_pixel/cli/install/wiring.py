@@ -1,30 +1,34 @@
 """The code ``install`` adds for each kind of project, and where.
 
-One idiom everywhere, after the module's imports::
+One idiom everywhere::
 
     import ez_pixel
 
-    try:  # ez-pixel: report errors; configured by PIXEL_PROJECT_KEY and PIXEL_INGEST_URL
+    try:  # ez-pixel: report errors; key from EZCODER_PIXEL_KEY (environment or .env)
         ez_pixel.init_pixel()
-    except RuntimeError:  # already initialised: this module was imported twice
+    except (RuntimeError, ValueError):  # no key here (tests, CI, a fresh checkout)
         pass
-    except ValueError as exc:  # key or URL missing or malformed: run without reporting
-        import warnings
 
-        warnings.warn(str(exc), stacklevel=1)
+It never breaks the app: where no key is configured (the project's own test
+suite, its CI, another developer's machine) it does nothing, silently (no
+``warnings.warn``: suites running with ``filterwarnings = error`` would fail
+at import). ``init_pixel`` reads the key from the environment, then from the
+project's ``.env``, so the app reports when started the usual way. A second
+import (``python app.py`` then ``import app``) is a no-op. It goes after the
+module's imports: ``init_pixel`` itself reports what uvicorn, gunicorn and
+Celery log where the root logger cannot see it; for Celery it has to run
+after ``import celery``, which "after the module's imports" guarantees.
 
-It never crashes the app (no key: one warning, and the app runs unreported),
-tolerates a second import (``python app.py`` then ``import app``), and reads
-its configuration from the environment only. The same lines serve every kind:
-``init_pixel`` itself reports what uvicorn, gunicorn and Celery log where the
-root logger cannot see it (:mod:`ez_pixel.integrations`); for Celery it has to
-run after ``import celery``, which "after the module's imports" guarantees in
-the module that creates the Celery app.
-
-Django gets the idiom in ``wsgi.py``/``asgi.py`` and a ``PixelHandler`` in
-``LOGGING`` (merged into an existing dict literal, or a new minimal one), so
-management commands report too. structlog gets ``PixelProcessor()`` in its
-processor chain, before the exception formatter and the renderer.
+Django gets the idiom in ``wsgi.py``/``asgi.py`` *after* the
+``get_wsgi_application()``/``get_asgi_application()`` line (with ``import
+ez_pixel`` among the imports): that call runs ``django.setup()``, whose
+``dictConfig(LOGGING)`` replaces the root logger's handlers, so ``init_pixel``
+comes after it (under ``runserver`` setup even runs twice). Django also gets a
+``PixelHandler`` in ``LOGGING`` (merged into an existing dict literal, or a
+new minimal one), so management commands report too. structlog gets
+``PixelProcessor()`` in its processor chain, before the exception formatter
+and the renderer; FastAPI/Starlette a lifespan that flushes
+(:mod:`.lifespan`).
 """
 
 import ast
@@ -40,6 +44,7 @@ from .pysource import (
     dotted,
     import_line_after,
     insert_after_imports,
+    insert_block_after,
     keyword,
     last_name,
     module_assignments,
@@ -88,19 +93,19 @@ class Step:
         return "+" if self.changed else "="
 
 
+#: ``get_*_application()`` calls that run ``django.setup()``: Django's init goes after them.
+DJANGO_APPLICATION_CALLS = {"get_wsgi_application", "get_asgi_application"}
+
+
 def init_block(has_ez_pixel: bool = False) -> List[str]:
-    """The lines added after a module's imports (the idiom in the module docstring)."""
+    """The lines added to a module (the idiom in the module docstring)."""
     lines = [] if has_ez_pixel else ["import ez_pixel", ""]
     return [
         *lines,
-        "try:  # ez-pixel: report errors; configured by PIXEL_PROJECT_KEY and PIXEL_INGEST_URL",
+        "try:  # ez-pixel: report errors; key from EZCODER_PIXEL_KEY (environment or .env)",
         "    ez_pixel.init_pixel()",
-        "except RuntimeError:  # already initialised: this module was imported twice",
+        "except (RuntimeError, ValueError):  # no key here (tests, CI, a fresh checkout)",
         "    pass",
-        "except ValueError as exc:  # key or URL missing or malformed: run without reporting",
-        "    import warnings",
-        "",
-        "    warnings.warn(str(exc), stacklevel=1)",
     ]
 
 
@@ -114,8 +119,20 @@ def _module(pending: Pending, rel: str) -> Tuple[Optional[Module], Optional[Step
     return Module(text, tree), None
 
 
-def wire_init(pending: Pending, rel: str, why: str) -> Step:
-    """Add the init idiom to module ``rel`` (``why`` says what the module is)."""
+def _application_statement(tree: ast.Module) -> Optional[ast.stmt]:
+    """The last top-level statement calling ``get_wsgi_application()`` or the ASGI one."""
+    found: Optional[ast.stmt] = None
+    for statement in tree.body:
+        if any(True for _ in calls(statement, DJANGO_APPLICATION_CALLS)):
+            found = statement
+    return found
+
+
+def wire_init(pending: Pending, rel: str, why: str, django: bool = False) -> Step:
+    """Add the init idiom to module ``rel`` (``why`` says what the module is).
+
+    ``django``: after the statement creating the application, not after the imports.
+    """
     module, failed = _module(pending, rel)
     if module is None:
         assert failed is not None
@@ -123,11 +140,30 @@ def wire_init(pending: Pending, rel: str, why: str) -> Step:
         return failed
     if calls_init_pixel(module.tree):
         return Step(f"{rel} already calls ez_pixel.init_pixel()")
-    block = init_block(has_ez_pixel=top_level_import(module.tree, "ez_pixel"))
-    new = insert_after_imports(module, block, pending.newline(rel))
-    message = f"{rel}: call ez_pixel.init_pixel() after the imports ({why})"
+    newline = pending.newline(rel)
+    has_ez_pixel = top_level_import(module.tree, "ez_pixel")
+    anchor = _application_statement(module.tree) if django else None
+    if anchor is None:
+        new = insert_after_imports(module, init_block(has_ez_pixel), newline)
+        message = f"{rel}: call ez_pixel.init_pixel() after the imports ({why})"
+    else:
+        line = anchor.end_lineno or anchor.lineno
+        text = module.text
+        if not has_ez_pixel:
+            text = import_line_after(module, "import ez_pixel", newline)
+            line += text.count("\n") - module.text.count("\n")
+        tree, _ = parse(text, rel)
+        assert tree is not None
+        statement = next(s for s in tree.body if (s.end_lineno or s.lineno) == line)
+        new = insert_block_after(Module(text, tree), statement, init_block(True), newline)
+        message = f"{rel}: call ez_pixel.init_pixel() after {last_name_of(anchor)}() ({why})"
     pending.update(rel, new, message)
     return Step(message, changed=True)
+
+
+def last_name_of(statement: ast.stmt) -> str:
+    """The name of the ``get_*_application`` call in ``statement``."""
+    return next(last_name(c.func) for c in calls(statement, DJANGO_APPLICATION_CALLS))
 
 
 # -- Django LOGGING ------------------------------------------------------------------
