@@ -25,7 +25,7 @@ from ez_pixel.cli import main
 from ez_pixel.cli.install.containers import append_element
 from ez_pixel.cli.install.deps import Requirement, add_dependency, find_packaging
 from ez_pixel.cli.install.files import Project
-from ez_pixel.cli.install.keys import gitignore_ignores_env, read_env
+from ez_pixel.cli.install.keys import gitignore_ignores_env
 from ez_pixel.cli.install.tomlscan import TomlError, loads, scan
 from helpers import KEY
 
