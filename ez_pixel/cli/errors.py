@@ -15,7 +15,13 @@ if TYPE_CHECKING:
 
 def register(subparsers: "Subparsers") -> None:
     """Add the ``errors`` subcommand."""
-    parser = subparsers.add_parser("errors", help="list error groups, most recent first")
+    parser = subparsers.add_parser(
+        "errors",
+        help="list error groups, most recent first",
+        description="List the error groups a collector holds, most recently seen first: "
+        "id, status, type, message and where it happened. Reads a running collector "
+        "(--url) or its database file (--db).",
+    )
     add_source_arguments(parser)
     parser.add_argument("--project-key", help="only this project's errors")
     parser.add_argument("--limit", type=positive_int, default=50, help="default 50")

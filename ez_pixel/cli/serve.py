@@ -1,6 +1,7 @@
 """``ez-pixel serve``: run a local collector and print each event as it arrives."""
 
 import argparse
+import ipaddress
 import signal
 import sqlite3
 import sys
@@ -19,7 +20,11 @@ if TYPE_CHECKING:
 def register(subparsers: "Subparsers") -> None:
     """Add the ``serve`` subcommand."""
     parser = subparsers.add_parser(
-        "serve", help="run a local collector and print events as they arrive"
+        "serve",
+        help="run a local collector and print events as they arrive",
+        description="Run a local collector: it stores the events your app sends in a "
+        "SQLite file, prints each one as it arrives, and answers `ez-pixel errors` and "
+        "`show`. It listens on 127.0.0.1 only unless --host says otherwise.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     parser.add_argument(
@@ -32,12 +37,29 @@ def register(subparsers: "Subparsers") -> None:
     parser.set_defaults(run=run_serve)
 
 
-def _banner(collector: Collector, db: str) -> str:
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _listening(collector: Collector, host: str) -> str:
+    """Where the collector really listens: a wildcard host is every interface."""
+    if host in ("", "0.0.0.0", "::"):
+        shown = f"[{host}]" if ":" in host else host or "0.0.0.0"
+        return f"http://{shown}:{collector.port} (every network interface)"
+    return collector.url
+
+
+def _banner(collector: Collector, db: str, host: str) -> str:
     """Return the lines ``serve`` prints once it listens."""
     keys = ", ".join(sorted(collector.keys)) if collector.keys is not None else "any project key"
     return "\n".join(
         [
-            f"ez-pixel collector listening on {collector.url}",
+            f"ez-pixel collector listening on {_listening(collector, host)}",
             f"  ingest URL: {collector.ingest_url}",
             f"  database:   {db}",
             f"  accepting:  {keys}",
@@ -75,7 +97,14 @@ def run_serve(args: argparse.Namespace) -> int:
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     stop = threading.Event()
     _on_stop_signals(stop.set)
-    print(_banner(collector, args.db), flush=True)
+    print(_banner(collector, args.db, args.host), flush=True)
+    if not _is_loopback(args.host):
+        print(
+            f"ez-pixel: warning: --host {args.host} makes the collector reachable from the "
+            "network: anyone who can reach this machine can send it events",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         while not stop.wait(0.5):
             pass

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ez_pixel.collector.render import render_group
 
-from .common import EXIT_OK, CliError
+from .common import EXIT_OK, CliError, group_id
 from .source import add_source_arguments, open_source
 
 if TYPE_CHECKING:
@@ -15,8 +15,14 @@ if TYPE_CHECKING:
 
 def register(subparsers: "Subparsers") -> None:
     """Add the ``show`` subcommand."""
-    parser = subparsers.add_parser("show", help="print one error group with code and stack")
-    parser.add_argument("id", type=int, help="error group id (first column of `errors`)")
+    parser = subparsers.add_parser(
+        "show",
+        help="print one error group with code and stack",
+        description="Print one error group as a coding agent reads it: the type and "
+        "message, the failing line in its code, the stack, and the counts. ID is the "
+        "first column of `ez-pixel errors`.",
+    )
+    parser.add_argument("id", type=group_id, help="error group id (first column of `errors`)")
     add_source_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the group as JSON")
     parser.set_defaults(run=run_show)

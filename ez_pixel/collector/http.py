@@ -80,10 +80,11 @@ class Server(ThreadingHTTPServer):
         self.routes = routes
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(address, Handler)
         # serve_forever() polls for shutdown; waking the selector instead makes
-        # stop() immediate and an idle server free.
+        # stop() immediate and an idle server free. Made before binding: a failed
+        # bind calls server_close(), which closes the pair.
         self._wake_read, self._wake_write = socket.socketpair()
+        super().__init__(address, Handler)
 
     def serve_until_woken(self) -> None:
         """Accept connections until :meth:`wake` is called."""
