@@ -46,7 +46,7 @@ def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
 
 def test_show_a_huge_or_malformed_id(capsys: Any, tmp_path: Path) -> None:
     for bad in ("99999999999999999999999", "9223372036854775808", "0", "-1", "x"):
-        code, out, err = run(capsys, "show", bad, "--db", str(tmp_path / "none.db"))
+        code, _out, err = run(capsys, "show", bad, "--db", str(tmp_path / "none.db"))
         assert code == 2 and "not an error group id" in err and "Traceback" not in err, err
     code, _, err = run(capsys, "show", "9223372036854775807", "--db", str(tmp_path / "none.db"))
     assert code == 1 and "no database at" in err  # a valid id: it goes on to look
@@ -95,7 +95,7 @@ def test_serve_on_every_interface_says_where_and_warns(tmp_path: Path) -> None:
             lines.append(line)
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        _out, err = process.communicate(timeout=30)
     banner = "".join(lines)
     assert re.search(r"listening on http://0\.0\.0\.0:\d+ \(every network interface\)", banner)
     assert "127.0.0.1:" not in banner.splitlines()[0]
