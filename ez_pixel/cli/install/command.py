@@ -26,13 +26,14 @@ from .deps import (
     normalize,
 )
 from .detect import KINDS, Candidate, Detection, Sources, detect
+from .djangolog import wire_django_logging
 from .files import Change, InstallError, Pending, Project, write_change
 from .identity import Identity, find_identity, record
 from .identity import register as register_identity
 from .keys import env_change, env_settings, gitignore_step
 from .lifespan import wire_lifespan
 from .prompt import choose, confirm
-from .wiring import Step, init_block, wire_django_logging, wire_init, wire_structlog
+from .wiring import Step, init_block, wire_init, wire_structlog
 
 if TYPE_CHECKING:
     from ..common import Subparsers
