@@ -623,3 +623,21 @@ def test_crlf_and_bom_are_kept(collector: Any, capsys: Any, tmp_path: Path) -> N
     data = cli.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"ez_pixel.init_pixel()\r\n" in data
     assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_a_pixel_project_key_line_becomes_ezcoder_pixel_key(
+    collector: Any, capsys: Any, tmp_path: Path
+) -> None:
+    project = copy("plain_pep621", tmp_path)
+    env_file = project / ".env"
+    env_file.write_text(
+        f"DEBUG=1\nexport PIXEL_PROJECT_KEY='{KEY}'\nPIXEL_INGEST_URL={collector.ingest_url}\n"
+    )
+    code, out = install(capsys, project)  # the key and the URL come from .env
+    assert code == 0, out
+    assert "rename PIXEL_PROJECT_KEY to EZCODER_PIXEL_KEY in .env (same key)" in out
+    assert f"-export PIXEL_PROJECT_KEY='{KEY}'\n+EZCODER_PIXEL_KEY={KEY}\n" in out
+    assert env_file.read_text() == (
+        f"DEBUG=1\nEZCODER_PIXEL_KEY={KEY}\nPIXEL_INGEST_URL={collector.ingest_url}\n"
+    )
+    assert_idempotent(capsys, project, collector)

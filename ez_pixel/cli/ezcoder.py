@@ -43,7 +43,12 @@ class Mapping:
 
 def projects_file(home: Optional[Path] = None) -> Path:
     """The path of ``projects.json`` under ``home`` (default: the user's home)."""
-    return (home if home is not None else Path.home()) / FOLDER / FILE
+    if home is None:
+        try:
+            home = Path.home()
+        except (RuntimeError, KeyError):  # no HOME and no password entry
+            raise ProjectsFileError("cannot tell where the home folder is") from None
+    return home / FOLDER / FILE
 
 
 def _load(path: Path) -> Dict[str, Any]:
