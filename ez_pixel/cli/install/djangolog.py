@@ -213,5 +213,3 @@ def wire_django_logging(pending: Pending, settings: str) -> Step:
         text = edited
     manual.message = manual.message.replace(settings, rel)
     return manual
-
-
