@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Tuple
 
-# SDK names, imported from where they live today (the SDK is being restructured).
+from ez_pixel._delivery.retry import is_success
 from ez_pixel.client import Client
 from ez_pixel.options import Options, make_options
-from ez_pixel.retry import is_success
 
 from .common import EXIT_USAGE, CliError
 from .config import ENV_EZCODER_KEY, ENV_FILE, Settings, read_env_file, resolve
@@ -98,7 +97,7 @@ def prepare_test_event(options: Options) -> Tuple[bytes, str]:
 
 def post_event(options: Options, body: bytes) -> Posted:
     """POST ``body`` with the SDK's transport; status 0 when the server is unreachable."""
-    from ez_pixel.transport import Transport
+    from ez_pixel._delivery.transport import Transport
 
     transport = Transport(options)
     try:

@@ -92,7 +92,7 @@ def test_code_without_a_source_file(pixel: Any, collector: Any) -> None:
     (event,) = accepted(collector, 1)
     assert event["stack"][0]["file"] == "<string>" and event["stack"][0]["in_app"] is False
     # the context falls back to the innermost frame of the app that can be read
-    assert event["code_context"]["file"] == "tests/test_hostile.py"
+    assert event["code_context"]["file"] == "tests/capture/test_hostile.py"
 
 
 def test_source_file_that_is_not_utf8(pixel: Any, collector: Any, tmp_path: Path) -> None:
@@ -223,4 +223,4 @@ def test_messages_quote_project_paths_relative(pixel: Any, events: Any) -> None:
     here = os.path.abspath(__file__)
     log.error("coro=<refresh() defined at %s:22>", here)
     (event,) = events(1)
-    assert event["message"] == "coro=<refresh() defined at tests/test_hostile.py:22>"
+    assert event["message"] == "coro=<refresh() defined at tests/capture/test_hostile.py:22>"

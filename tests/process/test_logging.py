@@ -34,11 +34,11 @@ def test_logger_exception_becomes_exception_event(pixel: Any, events: Any) -> No
     assert event["manual_report"] is False
     assert event["project_key"] == KEY
     inner = event["stack"][0]
-    assert inner["fn"] == "charge" and inner["file"] == "tests/test_logging.py"
+    assert inner["fn"] == "charge" and inner["file"] == "tests/process/test_logging.py"
     assert inner["in_app"] is True
     assert event["stack"][1]["fn"] == "test_logger_exception_becomes_exception_event"
     context = event["code_context"]
-    assert context["file"] == "tests/test_logging.py"
+    assert context["file"] == "tests/process/test_logging.py"
     assert context["error_line"] == inner["line"]
     failing = context["lines"][context["error_line"] - context["start_line"]]
     assert failing.strip() == 'raise ValueError(f"negative amount {amount}")'
@@ -85,7 +85,7 @@ def test_message_events_group_by_template_not_values(pixel: Any, events: Any) ->
     assert first["fingerprint"] == second["fingerprint"]
     assert third["fingerprint"] != first["fingerprint"]
     assert first["stack"][0]["fn"] == "test_message_events_group_by_template_not_values"
-    assert first["stack"][0]["file"] == "tests/test_logging.py"
+    assert first["stack"][0]["file"] == "tests/process/test_logging.py"
     assert (
         first["code_context"]["lines"][
             first["code_context"]["error_line"] - first["code_context"]["start_line"]
@@ -276,3 +276,33 @@ def test_sdk_and_urllib3_loggers_never_become_events(pixel: Any, collector: Any)
     ez_pixel.flush_pixel(2)
     assert event["message"] == "marker"
     assert len(collector.received) == 1
+
+
+def test_loggers_sharing_only_a_prefix_with_ours_are_reported(pixel: Any, events: Any) -> None:
+    # The app's own "ez_pixel_shop" or "urllib3_mock" loggers are not ours:
+    # only "ez_pixel", "urllib3" and their children are left out.
+    pixel()
+    logging.getLogger("ez_pixel_shop.views").error("from the shop")
+    logging.getLogger("urllib3_mock").error("from the mock")
+    logging.getLogger("ez_pixel.worker").error("ours")
+    arrived = events(2)
+    ez_pixel.flush_pixel(2)
+    assert sorted((e["logger"], e["message"]) for e in arrived) == [
+        ("ez_pixel_shop.views", "from the shop"),
+        ("urllib3_mock", "from the mock"),
+    ]
+
+
+def test_ignore_logger_silences_one_logger_and_its_children_by_exact_name(
+    pixel: Any, collector: Any
+) -> None:
+    pixel()
+    ez_pixel.ignore_logger("tests.noisy")
+    logging.getLogger("tests.noisy").error("ignored")
+    logging.getLogger("tests.noisy.http").error("ignored child")
+    logging.getLogger("tests.noisy_neighbour").error("neighbour")
+    logging.getLogger("tests").error("parent")
+    ez_pixel.flush_pixel(5)
+    arrived = collector.wait_for(2)
+    assert sorted(e["message"] for e in arrived) == ["neighbour", "parent"]
+    assert len(collector.received) == 2

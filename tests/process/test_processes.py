@@ -4,8 +4,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from faults import BlackHole
 from helpers import assert_valid, run_script
+from servers import BlackHole
 
 CRASH = """
 import ez_pixel

@@ -1,4 +1,4 @@
-"""A scriptable HTTP server on 127.0.0.1 for delivery tests.
+"""Real servers on 127.0.0.1 that tests script: the one home of every test server.
 
 Each POST takes the next step of a script: an HTTP status, a dict
 (``status``, ``retry_after``, ``delay`` seconds, ``close``: answer then close

@@ -1,6 +1,30 @@
-"""When to try an event again, and how long to wait first: an immutable policy."""
+"""What a failed try means, and how long to wait before the next: an immutable policy.
+
+:meth:`Backoff.classify` is the one place that says what an answer means for
+the body that got it (stored, refused for good, untrusted, unreachable, worth
+another try, out of tries); the sender only acts on the verdict.
+"""
 
 from typing import NamedTuple, Optional
+
+from .answer import TLS, UNREACHABLE, Answer
+
+# What one answer means for the body that got it.
+SENT = "sent"  # stored (or already there): done
+REJECTED = "rejected"  # refused for good: drop, do not retry
+UNTRUSTED = "tls_untrusted"  # the certificate was not trusted: drop
+NOT_REACHED = "unreachable"  # never connected: wait (or spool); the body's budget is untouched
+RETRY = "retry"  # the server saw it and failed: back off, try again
+EXHAUSTED = "retries_exhausted"  # the server failed it once too often: drop
+
+
+class Verdict(NamedTuple):
+    """What :meth:`Backoff.classify` made of one answer."""
+
+    what: str
+    #: Tries the server has failed for this body so far.
+    attempts: int
+
 
 #: Answers that mean "this event will never be accepted": drop it, do not retry.
 PERMANENT_STATUSES = frozenset((400, 401, 403, 404, 405, 410, 413, 422))
@@ -30,6 +54,24 @@ class Backoff(NamedTuple):
     def gives_up(self, retry: int) -> bool:
         """Whether retry number ``retry`` is past the budget."""
         return retry > self.max_retries
+
+    def classify(self, answer: Answer, attempts: int = 0) -> Verdict:
+        """What ``answer`` means for a body the server has failed ``attempts`` times before.
+
+        Like urllib3's ``Retry.increment``: the policy stays as it is; the
+        verdict carries the new count. Only answers from a server that saw the
+        body spend its budget; an unreachable server does not.
+        """
+        if is_success(answer.status):
+            return Verdict(SENT, attempts)
+        if answer.status and is_permanent(answer.status, answer.body, answer.retry_after):
+            return Verdict(REJECTED, attempts)
+        if answer.failure == TLS:
+            return Verdict(UNTRUSTED, attempts)
+        if answer.failure == UNREACHABLE:
+            return Verdict(NOT_REACHED, attempts)
+        attempts += 1
+        return Verdict(EXHAUSTED if self.gives_up(attempts) else RETRY, attempts)
 
 
 #: What the ingest server says in a 429 when the project has as many error

@@ -121,7 +121,7 @@ def test_chained_exceptions_are_described(pixel: Any, events: Any) -> None:
     assert event["type"] == "RuntimeError"
     (cause,) = event["causes"]
     assert cause["type"] == "KeyError" and cause["message"] == "'config'"
-    assert cause["file"] == "tests/test_security.py" and cause["line"] > 0
+    assert cause["file"] == "tests/event/test_security.py" and cause["line"] > 0
 
 
 @pytest.mark.skipif(sys.version_info < (3, 11), reason="ExceptionGroup is new in Python 3.11")

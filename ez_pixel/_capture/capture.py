@@ -3,105 +3,36 @@
 Everything here runs on the application's thread at the moment of the error,
 so it only copies what could change or vanish (the message text, the frames'
 code objects and line numbers) and leaves source lines, paths, hashing and
-JSON to the worker (see :mod:`ez_pixel.event`). Code objects are shared and
+JSON to the worker (see :mod:`ez_pixel._event`). Code objects are shared and
 small; holding them keeps no locals or frames alive.
 """
 
 import builtins
 import sys
-import time
-from types import CodeType, FrameType, TracebackType
-from typing import Any, List, Optional, Tuple
+from types import FrameType, TracebackType
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from .contract import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
-
-#: One frame as captured: code object, line number, last instruction, and the
-#: frame's globals (a module's namespace, alive anyway; read for ``__name__``
-#: on the worker, which is cheaper than reading it here for every frame).
-RawFrame = Tuple[CodeType, int, int, Any]
-
-#: Frames kept from each end of a deeper stack (a RecursionError has ~1,000).
-KEEP_INNER = 80
-KEEP_OUTER = 20
-
+from .._event.snapshot import (
+    KEEP_INNER,
+    KEEP_OUTER,
+    Capture,
+    Cause,
+    FloodKey,
+    RawFrame,
+    flood_key,
+)
+from .._text import cut, text_of
+from ..contract import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
 
 _GROUP = getattr(builtins, "BaseExceptionGroup", None)
 
-#: A chained exception: its type, its text and where it was raised (innermost frame).
-Cause = Tuple[str, str, Optional[RawFrame]]
+#: The type of events made from a log record or message without an exception.
+MESSAGE_TYPE = "LogMessage"
+#: The type of a manual report without an exception.
+MANUAL_TYPE = "ManualReport"
 
 #: Chained exceptions and exception-group members described per event, at most.
 MAX_CAUSES = 3
-
-
-class Capture:
-    """One error as the caller saw it, waiting in the queue to become an event."""
-
-    __slots__ = (
-        "body",
-        "causes",
-        "event_id",
-        "extra",
-        "flood_key",
-        "frames",
-        "group",
-        "level",
-        "manual",
-        "message",
-        "omitted",
-        "prepared",
-        "timestamp",
-        "type_name",
-    )
-
-    def __init__(
-        self,
-        level: str,
-        type_name: str,
-        message: str,
-        frames: List[RawFrame],
-        *,
-        omitted: int = 0,
-        manual: bool = False,
-        group: Optional[str] = None,
-        event_id: Optional[str] = None,
-        extra: Optional[dict] = None,  # type: ignore[type-arg]
-        causes: Optional[List["Cause"]] = None,
-    ) -> None:
-        self.level = level
-        self.type_name = type_name
-        self.message = message
-        #: Innermost first.
-        self.frames = frames
-        #: Frames dropped from the middle of a very deep stack.
-        self.omitted = omitted
-        self.manual = manual
-        #: For message events: what groups them besides the call site.
-        self.group = group
-        self.event_id = event_id
-        self.extra = extra
-        #: The exceptions this one was raised from or during, outermost first.
-        self.causes = causes
-        #: What flood control counts this capture as (see ``worker.signature``), once known.
-        self.flood_key: Optional[Tuple[object, ...]] = None
-        #: The request body, once the worker has built it (None: dropped).
-        self.body: Optional[bytes] = None
-        self.prepared = False
-        self.timestamp = time.time()
-
-
-def safe_str(value: Any, limit: int = MAX_MESSAGE_CHARS) -> str:
-    """``str(value)`` cut to ``limit`` characters, never raising."""
-    try:
-        text = value if isinstance(value, str) else str(value)
-        if not isinstance(text, str):  # a __str__ returning a non-str is caught by str()
-            raise TypeError
-    except Exception:
-        try:
-            text = f"<unprintable {type(value).__name__} object>"
-        except Exception:
-            text = "<unprintable object>"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def type_name(exc: BaseException) -> str:
@@ -129,7 +60,7 @@ def causes_of(exc: BaseException) -> Optional[List[Cause]]:
             break
         seen.add(id(nxt))
         frames, _ = frames_from_traceback(getattr(nxt, "__traceback__", None), limit=1)
-        causes.append((type_name(nxt), safe_str(nxt, 300), frames[0] if frames else None))
+        causes.append((type_name(nxt), text_of(nxt, 300), frames[0] if frames else None))
         current = nxt
     return causes or None
 
@@ -141,7 +72,7 @@ def group_summary(exc: BaseException) -> str:
     members = exc.exceptions
     if not isinstance(members, tuple):
         return ""
-    shown = [f"{type_name(m)}: {safe_str(m, 200)}" for m in members[:MAX_CAUSES]]
+    shown = [f"{type_name(m)}: {text_of(m, 200)}" for m in members[:MAX_CAUSES]]
     more = len(members) - len(shown)
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
@@ -156,14 +87,7 @@ def combine_message(log_message: Optional[str], exc_text: str) -> str:
         text = log_message
     else:
         text = f"{log_message}: {exc_text}"
-    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
-
-
-def module_name(raw: RawFrame) -> str:
-    """The ``__name__`` of the module a captured frame ran in, or ''."""
-    namespace = raw[3]
-    name = namespace.get("__name__") if isinstance(namespace, dict) else namespace
-    return name if isinstance(name, str) else ""
+    return cut(text, MAX_MESSAGE_CHARS)
 
 
 def _trim(frames: List[RawFrame]) -> Tuple[List[RawFrame], int]:
@@ -213,3 +137,83 @@ def find_caller(filename: str, lineno: int, depth: int = 2) -> Optional[FrameTyp
         frame = frame.f_back
         steps += 1
     return None
+
+
+def innermost_key(exc: BaseException, tb: Optional[TracebackType]) -> Optional[FloodKey]:
+    """The flood key of ``exc`` from its type and innermost frame alone; None without a traceback.
+
+    Cheap enough to ask the flood gate before the rest of a capture is gathered.
+    """
+    if tb is None:
+        tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    innermost: RawFrame = (tb.tb_frame.f_code, tb.tb_lineno or 0, 0, None)
+    return flood_key(type_name(exc), [innermost])
+
+
+def exception_capture(
+    exc: BaseException,
+    level: str,
+    *,
+    tb: Optional[TracebackType] = None,
+    message: Optional[str] = None,
+    manual: bool = False,
+    call_site: Optional[FrameType] = None,
+    extra: Optional[Dict[str, Any]] = None,
+    admit: Optional[Callable[[FloodKey], bool]] = None,
+) -> Optional[Capture]:
+    """What the caller's thread records of ``exc``; None when ``admit`` refuses it.
+
+    ``tb`` defaults to the exception's own traceback; an exception that was
+    never raised has none, and then ``call_site`` gives the stack. ``admit``
+    (the flood gate) is asked once the frames are known, before the message
+    and the causes are gathered: cheap in a hot loop.
+    """
+    if tb is None:
+        tb = getattr(exc, "__traceback__", None)
+    frames, omitted = frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
+    name = type_name(exc)
+    key = flood_key(name, frames)
+    if admit is not None and not admit(key):
+        return None
+    text = text_of(exc, MAX_MESSAGE_CHARS)
+    members = group_summary(exc)
+    if members:
+        text = f"{text} [{members}]"
+    return Capture(
+        level,
+        name,
+        combine_message(message, text),
+        frames,
+        omitted=omitted,
+        manual=manual,
+        extra=extra,
+        causes=causes_of(exc),
+        key=key,
+    )
+
+
+def message_capture(
+    message: Any,
+    level: str,
+    *,
+    call_site: Optional[FrameType],
+    group: str,
+    manual: bool = False,
+    extra: Optional[Dict[str, Any]] = None,
+) -> Capture:
+    """A message event's capture: its stack is ``call_site`` outwards."""
+    frames, omitted = frames_from_frame(call_site)
+    return Capture(
+        level,
+        MANUAL_TYPE if manual else MESSAGE_TYPE,
+        text_of(message, MAX_MESSAGE_CHARS),
+        frames,
+        omitted=omitted,
+        manual=manual,
+        group=group,
+        extra=extra,
+    )

@@ -16,7 +16,7 @@ logging:
 import logging
 from typing import Any, Callable, List, Optional
 
-from .handler import PixelHandler
+from ..handler import PixelHandler
 
 
 class LastResortStandIn(logging.Handler):

@@ -1,23 +1,18 @@
 """The answers real servers and proxies give, as the SDK's own HTTP/1.1 reading sees them."""
 
-from typing import Iterator
-
 import pytest
 
 import ez_pixel
-from faults import RawServer
 from helpers import KEY
+from sdk_fixtures import closing  # noqa: F401  (closes what a test's init_pixel made)
+from servers import RawServer
+
+pytestmark = pytest.mark.usefixtures("closing")
 
 CHUNKED = (
     b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-type: application/json\r\n\r\n"
     b'7\r\n{"error\r\n10;ext=1\r\n_id":1,"created"\r\n6\r\n:true}\r\n0\r\nx-trailer: 1\r\n\r\n'
 )
-
-
-@pytest.fixture(autouse=True)
-def closing() -> Iterator[None]:
-    yield
-    ez_pixel.close_pixel(timeout=1)
 
 
 def send(server: RawServer, count: int) -> None:

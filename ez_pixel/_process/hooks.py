@@ -6,7 +6,7 @@ import threading
 from types import TracebackType
 from typing import Any, Callable, Optional, Type
 
-from .client import Client
+from ..client import Client
 
 
 class Hooks:

@@ -1,43 +1,27 @@
-"""Building the wire event from a capture, and fitting it to the server's limits.
+"""Building the wire event from a capture: frames, fingerprint, code context, scrubbing.
 
-Runs on the worker thread. The fingerprint is sha256 over the exception type
-and the innermost application frame's portable path, function and failing
-source text; never a line number or an absolute path, so it survives
-unrelated edits above the bug and differs between install locations not at all.
+Runs on the worker thread. Frames are made portable by :mod:`.frames`, the
+fingerprint is :mod:`.fingerprint`'s, secrets go through :mod:`.scrub`, and
+:mod:`.fit` cuts the result to the server's body cap and encodes it.
 """
 
-import hashlib
-import json
 import os
 import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
-from .capture import KEEP_INNER, Capture, RawFrame
-from .contract import FIELDS, MAX_BODY_CHARS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
-from .frames import FrameResolver, clean_text
-from .options import Options
+from .._text import cut
+from ..contract import FIELDS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
+from ..options import Options
+from .fingerprint import fingerprint
+from .fit import Event, encode, omitted_frame
+from .frames import FrameResolver
 from .scrub import Scrubber
-
-Event = Dict[str, Any]
-
-#: Stack shape once trimmed to fit the body cap: innermost frames matter most.
-_FIT_INNER = 20
-_FIT_OUTER = 5
-
-
-def _omitted_frame(count: int) -> Dict[str, Any]:
-    return {"file": f"<{count} frames omitted>", "line": 0, "col": 0, "fn": "", "in_app": False}
+from .snapshot import KEEP_INNER, Capture, RawFrame
 
 
 def _occurred_at(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
-
-
-def fingerprint(parts: List[str]) -> str:
-    """16 hex characters of sha256 over ``parts``."""
-    joined = "\x1f".join(parts).encode("utf-8", "replace")
-    return hashlib.sha256(joined).hexdigest()[:16]
 
 
 class EventBuilder:
@@ -68,8 +52,8 @@ class EventBuilder:
             "event_id": capture.event_id or str(uuid.uuid4()),
             "project_key": self._options.project_key,
             "fingerprint": self._fingerprint(capture, stack, culprit),
-            "type": clean_text(capture.type_name, MAX_TYPE_CHARS),
-            "message": clean_text(self._portable(capture.message), MAX_MESSAGE_CHARS),
+            "type": cut(capture.type_name, MAX_TYPE_CHARS),
+            "message": cut(self._portable(capture.message), MAX_MESSAGE_CHARS),
             "stack": stack,
             "code_context": self._code_context(capture, stack, culprit),
             "runtime": self._options.runtime,
@@ -78,7 +62,7 @@ class EventBuilder:
             "occurred_at": _occurred_at(capture.timestamp),
         }
         if capture.omitted:
-            stack.insert(KEEP_INNER, _omitted_frame(capture.omitted))
+            stack.insert(KEEP_INNER, omitted_frame(capture.omitted))
         if capture.causes:
             event["causes"] = [self._cause(*cause) for cause in capture.causes]
         if capture.extra:
@@ -97,8 +81,8 @@ class EventBuilder:
     def _cause(self, type_name: str, message: str, raw: Optional[RawFrame]) -> Dict[str, Any]:
         """One chained exception: type, message, and where it was raised."""
         cause: Dict[str, Any] = {
-            "type": clean_text(type_name, MAX_TYPE_CHARS),
-            "message": clean_text(self._portable(message), 300),
+            "type": cut(type_name, MAX_TYPE_CHARS),
+            "message": cut(self._portable(message), 300),
         }
         if raw is not None:
             frame = self._frames.wire_frame(raw)
@@ -156,7 +140,7 @@ class EventBuilder:
         if found is None:
             return None
         start, lines = found
-        lines = [clean_text(line, 300) for line in lines]
+        lines = [cut(line, 300) for line in lines]
         if self._scrubber is not None:
             lines = [self._scrubber.source_line(line) for line in lines]
         return start, lines
@@ -164,10 +148,7 @@ class EventBuilder:
 
 def warm_up(options: Options) -> None:
     """Build and encode one throwaway event, so what that imports lazily is loaded now."""
-    try:
-        encode(EventBuilder(options).build(Capture("error", "WarmUp", "", [])))
-    except Exception:
-        pass
+    encode(EventBuilder(options).build(Capture("error", "WarmUp", "", [])))
 
 
 def minimal(capture: Capture, options: Options) -> Event:
@@ -176,8 +157,8 @@ def minimal(capture: Capture, options: Options) -> Event:
         "event_id": capture.event_id or str(uuid.uuid4()),
         "project_key": options.project_key,
         "fingerprint": fingerprint([capture.type_name, capture.group or capture.message[:200]]),
-        "type": clean_text(str(capture.type_name), MAX_TYPE_CHARS),
-        "message": clean_text(str(capture.message), MAX_MESSAGE_CHARS),
+        "type": cut(str(capture.type_name), MAX_TYPE_CHARS),
+        "message": cut(str(capture.message), MAX_MESSAGE_CHARS),
         "stack": [],
         "code_context": None,
         "runtime": options.runtime,
@@ -187,69 +168,4 @@ def minimal(capture: Capture, options: Options) -> Event:
     }
 
 
-def _dumps(event: Event) -> str:
-    return json.dumps(event, ensure_ascii=True, separators=(",", ":"), default=str)
-
-
-def encode(event: Event) -> bytes:
-    """The event as ASCII JSON within the body cap, trimming what matters least first.
-
-    Order: extra fields, the middle of the stack, the code context's width,
-    the code context, the message, then all but the innermost frames.
-    """
-    body = _dumps(event)
-    if len(body) <= MAX_BODY_CHARS:
-        return body.encode("ascii")
-    for trim in _TRIMS:
-        trim(event)
-        body = _dumps(event)
-        if len(body) <= MAX_BODY_CHARS:
-            return body.encode("ascii")
-    raise ValueError("event does not fit the body cap")  # unreachable with bounded fields
-
-
-def _drop_extras(event: Event) -> None:
-    for key in [k for k in event if k not in _WIRE_FIELDS]:
-        del event[key]
-
-
-def _trim_stack_middle(event: Event) -> None:
-    stack = event["stack"]
-    if len(stack) > _FIT_INNER + _FIT_OUTER + 1:
-        cut = len(stack) - _FIT_INNER - _FIT_OUTER
-        event["stack"] = stack[:_FIT_INNER] + [_omitted_frame(cut)] + stack[-_FIT_OUTER:]
-
-
-def _narrow_context(event: Event) -> None:
-    context = event["code_context"]
-    if context:
-        error_index = context["error_line"] - context["start_line"]
-        lo = max(0, error_index - 2)
-        context["lines"] = [line[:120] for line in context["lines"][lo : error_index + 3]]
-        context["start_line"] += lo
-
-
-def _drop_context(event: Event) -> None:
-    event["code_context"] = None
-
-
-def _shorten_message(event: Event) -> None:
-    event["message"] = clean_text(event["message"], 1024)
-
-
-def _innermost_only(event: Event) -> None:
-    event["stack"] = event["stack"][:5]
-    for frame in event["stack"]:
-        frame["file"] = frame["file"][:200]
-        frame["fn"] = frame["fn"][:200]
-
-
-_TRIMS = (
-    _drop_extras,
-    _trim_stack_middle,
-    _narrow_context,
-    _drop_context,
-    _shorten_message,
-    _innermost_only,
-)
 _WIRE_FIELDS = frozenset(FIELDS)

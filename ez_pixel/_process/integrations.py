@@ -30,7 +30,8 @@ import logging
 import sys
 from typing import Any, List, Optional, Tuple
 
-from .handler import PixelHandler
+from .._guard import swallowed
+from ..handler import PixelHandler
 
 #: Error loggers that servers make non-propagating (uvicorn, gunicorn).
 SERVER_LOGGERS = ("uvicorn.error", "gunicorn.error")
@@ -78,11 +79,9 @@ class ServerLogTap(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Report ``record`` when it reaches the handler's level; never blocks it."""
-        try:
+        with swallowed:
             if record.levelno >= self.handler.level:
                 self.handler.handle(without_query_strings(record))
-        except Exception:
-            pass
         return True
 
 
@@ -94,10 +93,9 @@ def _celery_signals() -> Any:
     """``celery.signals`` if the application has loaded Celery, else None."""
     if "celery" not in sys.modules:
         return None
-    try:
+    with swallowed:
         return importlib.import_module("celery.signals")
-    except Exception:
-        return None
+    return None
 
 
 class Integrations:
@@ -152,8 +150,6 @@ class Integrations:
         self._attached = []
         if self._signals is not None:
             for signal in (self._signals.after_setup_logger, self._signals.after_setup_task_logger):
-                try:
+                with swallowed:
                     signal.disconnect(dispatch_uid=_DISPATCH_UID)
-                except Exception:
-                    pass
             self._signals = None

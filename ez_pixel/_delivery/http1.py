@@ -1,6 +1,6 @@
 """One HTTP/1.1 exchange on a kept-alive connection: a request out, its answer in.
 
-urllib3 opens and verifies the connection (see :mod:`ez_pixel.transport`);
+urllib3 opens and verifies the connection (see :mod:`ez_pixel._delivery.transport`);
 this module writes the request and reads the answer. Going through urllib3's
 own request and response objects costs about 240 µs of CPU per event against
 a local server (most of it in ``http.client``'s e-mail header parser and

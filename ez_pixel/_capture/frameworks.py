@@ -17,6 +17,8 @@ import logging
 import sys
 from typing import Any, Dict, Optional
 
+from .._guard import swallowed
+
 #: Longest method and route sent; a route is the app's own pattern, so short.
 MAX_METHOD_CHARS = 16
 MAX_ROUTE_CHARS = 200
@@ -77,10 +79,9 @@ def request_of(record: logging.LogRecord) -> Optional[Dict[str, str]]:
     The route is the pattern the framework matched (``None`` when nothing
     matched), never the path the client asked for.
     """
-    try:
+    with swallowed:
         request = record.__dict__.get("request")
         if request is not None:
             return _django_request(request)
         return _flask_request()
-    except Exception:
-        return None
+    return None

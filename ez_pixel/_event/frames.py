@@ -13,23 +13,13 @@ import sys
 import sysconfig
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from .capture import RawFrame, module_name
+from .._text import cut
+from .snapshot import RawFrame, module_name
 
 #: Longest source line kept in an event; longer ones are cut.
 MAX_LINE_CHARS = 300
 MAX_NAME_CHARS = 512
 _LIBRARY_DIRS = ("site-packages", "dist-packages")
-
-
-def clean_text(text: str, limit: int) -> str:
-    """Cut ``text`` to ``limit`` characters and replace lone surrogates."""
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text
 
 
 def _norm(path: str) -> str:
@@ -149,10 +139,10 @@ class FrameResolver:
         file, in_app = self.describe(code.co_filename, module_name(raw))
         fn = getattr(code, "co_qualname", None) or code.co_name
         return {
-            "file": clean_text(file, MAX_NAME_CHARS),
+            "file": cut(file, MAX_NAME_CHARS),
             "line": lineno,
             "col": self.column(raw),
-            "fn": clean_text(str(fn), MAX_NAME_CHARS),
+            "fn": cut(str(fn), MAX_NAME_CHARS),
             "in_app": in_app,
         }
 

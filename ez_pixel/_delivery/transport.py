@@ -7,7 +7,7 @@ urllib3 is imported here only, and this module only by the worker thread (and
 import platform
 import ssl
 import urllib.request
-from typing import Any, BinaryIO, Callable, Dict, NamedTuple, Optional
+from typing import Any, BinaryIO, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
 import urllib3
@@ -15,26 +15,13 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.ssl_ import create_urllib3_context
 from urllib3.util.wait import wait_for_read
 
+from .._guard import swallowed
+from .._version import __version__
+from ..contract import KEY_HEADER
+from ..options import Options
 from . import http1
-from ._version import __version__
-from .contract import KEY_HEADER
-from .options import Options
+from .answer import FAILED, TLS, UNREACHABLE, Answer
 from .retry import parse_retry_after
-
-#: How a POST ended when no HTTP answer came back.
-UNREACHABLE = "unreachable"  # never connected: refused, DNS, connect timeout, proxy down
-FAILED = "failed"  # connected, then no answer: read timeout, reset
-TLS = "tls"  # the certificate was not trusted: no retry can fix that
-
-
-class Answer(NamedTuple):
-    """What came back for one POST: an HTTP status, or 0 with ``failure`` and ``error``."""
-
-    status: int
-    body: str
-    retry_after: Optional[float] = None
-    error: str = ""
-    failure: str = ""
 
 
 def _urllib3_version() -> str:
@@ -94,7 +81,7 @@ class Transport:
     """Posts encoded events to one ingest URL over one kept-alive connection.
 
     urllib3 opens the connection (with its TCP and TLS settings, verifying the
-    certificate) and :mod:`ez_pixel.http1` writes the request and reads the
+    certificate) and :mod:`ez_pixel._delivery.http1` writes the request and reads the
     answer on it. Through a proxy, urllib3's ``ProxyManager`` does the whole
     request instead.
     """
@@ -215,10 +202,8 @@ class Transport:
         self._reader = self._connection = None
         for closable in (reader, connection):
             if closable is not None:
-                try:
+                with swallowed:
                     closable.close()
-                except Exception:
-                    pass
 
 
 #: What a server closing an idle kept-alive connection looks like on the next use.
