@@ -17,8 +17,8 @@ from typing import Any, Dict
 import pytest
 
 from ez_pixel.cli import main
-from faults import FaultServer, free_port
 from helpers import KEY
+from servers import FaultServer, free_port
 
 pytest.importorskip("flask")
 pytest.importorskip("uvicorn")

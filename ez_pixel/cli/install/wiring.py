@@ -16,8 +16,9 @@ at import). ``init_pixel`` reads the key from the environment, then from the
 project's ``.env``, so the app reports when started the usual way. A second
 import (``python app.py`` then ``import app``) is a no-op. It goes after the
 module's imports: ``init_pixel`` itself reports what uvicorn, gunicorn and
-Celery log where the root logger cannot see it (:mod:`ez_pixel._process.integrations`); for Celery it has to run
-after ``import celery``, which "after the module's imports" guarantees.
+Celery log where the root logger cannot see it
+(:mod:`ez_pixel._process.integrations`); for Celery it has to run after
+``import celery``, which "after the module's imports" guarantees.
 
 Django gets the idiom in ``wsgi.py``/``asgi.py`` *after* the
 ``get_wsgi_application()``/``get_asgi_application()`` line (with ``import
