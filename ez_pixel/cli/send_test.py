@@ -150,7 +150,8 @@ def run_send_test(args: argparse.Namespace) -> int:
         print(cleanup.delete(plan, error_id))
     else:
         print(
-            f"It stays among the project's open errors so you can see it (error {error_id}); "
-            "`ez-pixel send-test --cleanup` deletes it."
+            f"It stays among the project's open errors so you can see it (error {error_id}), "
+            "and the ezcoder fix queue sees it too: `ez-pixel send-test --cleanup` sends one "
+            "and deletes its group."
         )
     return 0
