@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .common import EXIT_USAGE, CliError
 from .ezcoder import ProjectsFileError, find_by_path, projects_file
-from .management import ManagementError, delete_error, server_of
+from .projects_api import ManagementError, delete_error, server_of
 
 
 @dataclass

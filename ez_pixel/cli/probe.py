@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 
 from ez_pixel.options import Options
 
-from .management import ManagementError, delete_error, list_errors
+from .projects_api import ManagementError, delete_error, list_errors
 from .send_test import post_event, prepare_test_event
 
 PROBE_PREFIX = "__pixel_install_probe__"
