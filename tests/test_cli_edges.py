@@ -61,22 +61,14 @@ def test_version(capsys: Any) -> None:
     assert code == 0 and out == f"ez-pixel {__version__}\n"
 
 
-@pytest.mark.parametrize(
-    ("command", "sentence"),
-    [
-        ("serve", "Run a local collector"),
-        ("errors", "List the error groups"),
-        ("show", "Print one error group as a coding agent reads it"),
-        ("demo", "The whole loop on one machine"),
-    ],
-)
-def test_help_describes_each_command_in_plain_text(
-    capsys: Any, command: str, sentence: str
-) -> None:
+@pytest.mark.parametrize("command", ["serve", "errors", "show", "demo"])
+def test_help_describes_each_command_in_plain_text(capsys: Any, command: str) -> None:
     code, out, _ = run(capsys, command, "--help")
     assert code == 0
-    text = " ".join(out.split())
-    assert sentence in text, out
+    paragraphs = [p for p in out.split("\n\n") if p.strip()]
+    description = " ".join(paragraphs[1].split())  # after the usage, before the options
+    assert not description.startswith(("options:", "positional arguments:")), out
+    assert len(description.split()) >= 8, out  # a sentence or two, not a word
     assert "``" not in out and ":mod:" not in out
 
 

@@ -48,7 +48,7 @@ def installed(name: str, tmp_path: Path, ingest_url: str, capsys: Any) -> Path:
 def plain_env(project: Path) -> Dict[str, str]:
     """This environment without any key variable; the project importable."""
     env = {k: v for k, v in os.environ.items() if "PIXEL_" not in k}
-    env["PYTHONPATH"] = str(project)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project), env.get("PYTHONPATH")]))
     env["PYTHONUNBUFFERED"] = "1"
     return env
 
