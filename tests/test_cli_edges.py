@@ -48,11 +48,10 @@ def test_serve_on_a_busy_port_says_so_in_one_line(tmp_path: Path) -> None:
 def test_show_a_huge_id_is_one_clear_line(capsys: Any, tmp_path: Path) -> None:
     db = str(tmp_path / "ez-pixel.db")
     with capture_events(db=db) as collector:
+        collector.store.default_project()  # as `ez-pixel serve` makes it on its first start
         for bad in ("99999999999999999999999", "9223372036854775808"):
-            assert collector.url  # the database exists, and a collector serves it
-            code, _out, err = run(capsys, "show", bad, "--db", db)
-            last = err.strip().splitlines()[-1]
-            assert code in (1, 2) and last.startswith("ez-pixel"), err
+            code, _out, err = run(capsys, "show", bad, "--db", db, "--url", collector.url)
+            assert code in (1, 2) and err.startswith("ez-pixel: ") and err.count("\n") == 1, err
             assert "Traceback" not in err and "Overflow" not in err
 
 
@@ -120,12 +119,13 @@ def test_demo_keep_leaves_what_errors_and_show_read() -> None:
     db = Path(kept.group(1))
     try:
         assert db.is_file() and (db.parent / "demo_app.py").is_file()
-        listed = ez_pixel("errors", "--db", str(db))
-        assert listed.returncode == 0, listed.stderr
-        rows = [line for line in listed.stdout.splitlines()[1:] if line.strip()]
-        assert len(rows) == 6 and any("KeyError" in row for row in rows)
-        first = rows[0].split()[0]
-        shown = ez_pixel("show", first, "--db", str(db))
-        assert shown.returncode == 0 and "demo_app.py" in shown.stdout
+        with capture_events(db=str(db)) as collector:  # `ez-pixel serve --db`, as printed
+            listed = ez_pixel("errors", "--db", str(db), "--url", collector.url)
+            assert listed.returncode == 0, listed.stderr
+            rows = [line for line in listed.stdout.splitlines()[1:] if line.strip()]
+            assert len(rows) == 6 and any("KeyError" in row for row in rows)
+            first = rows[0].split()[0]
+            shown = ez_pixel("show", first, "--db", str(db), "--url", collector.url)
+            assert shown.returncode == 0 and "demo_app.py" in shown.stdout
     finally:
         shutil.rmtree(db.parent)

@@ -10,8 +10,7 @@ Exit codes: 0 ok, 1 not found or collector unreachable, 2 usage.
 """
 
 import argparse
-import re
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from ez_pixel.contract import PROJECT_KEY_RE
 
@@ -54,23 +53,6 @@ def positive_int(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
-
-
-#: The largest id SQLite stores (a signed 64-bit integer).
-MAX_GROUP_ID = 2**63 - 1
-
-
-def group_id(text: str) -> Union[int, str]:
-    """argparse type: an error group id: ``err_`` and hex digits (as the hosted server
-    makes them), or a positive integer SQLite can hold."""
-    if re.match(r"^err_[0-9a-f]{1,64}\Z", text):
-        return text
-    value = int(text) if text.strip().isdigit() and len(text.strip()) <= 20 else 0
-    if not 1 <= value <= MAX_GROUP_ID:
-        raise argparse.ArgumentTypeError(
-            f"not an error group id: {text[:40]!r} (ids are the first column of `ez-pixel errors`)"
-        )
     return value
 
 

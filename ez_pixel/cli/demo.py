@@ -26,7 +26,6 @@ from .common import CliError
 if TYPE_CHECKING:
     from .common import Subparsers
 
-DEMO_KEY = "pk_test_demo"
 DB_NAME = "ez-pixel.db"
 DESCRIPTION = (
     "The whole loop on one machine, no account needed: start a collector on a free "
@@ -76,6 +75,7 @@ def run_demo(args: argparse.Namespace) -> int:
             return _demo(folder, db)
         finally:
             print(f"\nKept {folder} (the app and the collector's database). Try:")
+            print(f"  ez-pixel serve --db {shlex.quote(db)}   (in another terminal)")
             print(f"  ez-pixel errors --db {shlex.quote(db)}")
             print(f"  ez-pixel show ID --db {shlex.quote(db)}   (ID: the first column)")
             print(f"  rm -r {shlex.quote(folder)}   (when done)")
@@ -87,12 +87,13 @@ def _demo(project: str, db: str) -> int:
     """Run the app in ``project`` against a collector storing in ``db``."""
     app = Path(project) / "demo_app.py"
     shutil.copy(demo_app(), app)
-    with Collector(port=0, db=db, keys=[DEMO_KEY], echo=sys.stdout) as collector:
+    with Collector(port=0, db=db, echo=sys.stdout) as collector:
+        default, _ = collector.store.default_project()  # the one `errors --db` finds later
         print(f"ez-pixel demo: collector listening on {collector.ingest_url}")
         print(f"ez-pixel demo: running {app.name}; each event prints as it arrives:\n")
         sys.stdout.flush()
         env = dict(os.environ)
-        env.update({ENV_PROJECT_KEY: DEMO_KEY, ENV_INGEST_URL: collector.ingest_url})
+        env.update({ENV_PROJECT_KEY: default["key"], ENV_INGEST_URL: collector.ingest_url})
         env.pop("PIXEL_DEBUG", None)
         completed = subprocess.run(
             [sys.executable, str(app)],
@@ -103,7 +104,7 @@ def _demo(project: str, db: str) -> int:
             capture_output=True,
             text=True,
         )
-        groups = collector.store.list_groups(project_key=DEMO_KEY)
+        groups = collector.store.list_errors(default["id"])
     print(f"\nez-pixel demo: the app exited with code {completed.returncode}. What it printed:\n")
     for line in (completed.stdout + completed.stderr).splitlines():
         print(f"  | {line}")

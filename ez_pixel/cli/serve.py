@@ -7,7 +7,7 @@ import sqlite3
 import sys
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from ez_pixel.collector import Collector
 
@@ -22,9 +22,9 @@ def register(subparsers: "Subparsers") -> None:
     parser = subparsers.add_parser(
         "serve",
         help="run a local collector and print events as they arrive",
-        description="Run a local collector: it stores the events your app sends in a "
-        "SQLite file, prints each one as it arrives, and answers `ez-pixel errors` and "
-        "`show`. It listens on 127.0.0.1 only unless --host says otherwise.",
+        description="Run a local twin of the hosted pixel server: /ingest, /api/projects, "
+        "the management API. On its first start it creates a default project in its "
+        "database and prints the project's key and secret.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     parser.add_argument(
@@ -32,7 +32,11 @@ def register(subparsers: "Subparsers") -> None:
     )
     parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file (default {DEFAULT_DB})")
     parser.add_argument(
-        "--keys", nargs="+", type=project_key, metavar="KEY", help="accept only these keys"
+        "--keys",
+        nargs="+",
+        type=project_key,
+        metavar="KEY",
+        help="also accept these keys (each gets a project), e.g. for tests",
     )
     parser.set_defaults(run=run_serve)
 
@@ -54,18 +58,30 @@ def _listening(collector: Collector, host: str) -> str:
     return collector.url
 
 
-def _banner(collector: Collector, db: str, host: str) -> str:
+def _banner(
+    collector: Collector, db: str, host: str, project: Dict[str, Any], created: bool
+) -> str:
     """Return the lines ``serve`` prints once it listens."""
-    keys = ", ".join(sorted(collector.keys)) if collector.keys is not None else "any project key"
-    return "\n".join(
-        [
-            f"ez-pixel collector listening on {_listening(collector, host)}",
-            f"  ingest URL: {collector.ingest_url}",
-            f"  database:   {db}",
-            f"  accepting:  {keys}",
-            f'Point the SDK at ingest_url="{collector.ingest_url}". Ctrl-C to stop.',
-        ]
+    lines = [
+        f"ez-pixel collector listening on {_listening(collector, host)}",
+        f"  ingest URL: {collector.ingest_url}",
+        f"  database:   {db}",
+        f"  project:    {project['id']} (default)",
+        f"  key:        {project['key']}",
+    ]
+    if created:
+        lines.append(f"  secret:     {project['secret']}")
+        lines.append(
+            "  (a new project: its secret is shown this once; `ez-pixel errors` run next to "
+            f"{db} finds it there)"
+        )
+    if collector.keys:
+        lines.append(f"  also accepting: {', '.join(sorted(collector.keys))}")
+    lines.append(
+        f'Point the SDK at it: init_pixel("{project["key"]}", "{collector.ingest_url}").'
+        " Ctrl-C to stop."
     )
+    return "\n".join(lines)
 
 
 def _on_stop_signals(callback: Callable[[], None]) -> None:
@@ -95,9 +111,10 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         collector.store.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    project, created = collector.store.default_project()
     stop = threading.Event()
     _on_stop_signals(stop.set)
-    print(_banner(collector, args.db, args.host), flush=True)
+    print(_banner(collector, args.db, args.host, project, created), flush=True)
     if not _is_loopback(args.host):
         print(
             f"ez-pixel: warning: --host {args.host} makes the collector reachable from the "
