@@ -259,6 +259,7 @@ def test_send_test_uses_the_projects_env_and_cleanup_deletes_the_event(
     rows = errors_of(server, project_id, entry["secret"])
     assert [row["type"] for row in rows] == ["PixelSendTestError"]
 
+    monkeypatch.chdir(project / "plaintool")  # .env and the project found upwards, as init does
     code, out = run(capsys, "send-test", "--cleanup")
     assert code == 0 and f"deleted error {rows[0]['id']} (--cleanup)" in out, out
     assert errors_of(server, project_id, entry["secret"]) == []

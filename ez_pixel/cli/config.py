@@ -11,56 +11,62 @@ test what the app will do:
   (that is where the app sends), else the local collector ``ez-pixel serve``
   runs (a project with no key yet is set up against it).
 
-``.env`` is read as the ezcoder tools and ``init_pixel`` read it: ``NAME=value``
-lines, ``export`` and quotes allowed, ``#`` comments.
+``.env`` is read with the SDK's own reader (:mod:`ez_pixel._environ`), so
+what ``install`` writes and ``send-test`` checks is exactly what
+``init_pixel`` reads; ``send-test`` finds it as ``init_pixel`` does (the first
+``.env`` from the working directory up to the project's root).
 """
 
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
-from ez_pixel.options import ENV_INGEST_URL, ENV_PROJECT_KEY
+from ez_pixel._environ import (
+    DEFAULT_INGEST_URL,
+    ENV_EZCODER_KEY,
+    ENV_INGEST_URL,
+    KEY_NAMES,
+    find_dotenv,
+    parse_dotenv,
+    read_dotenv,
+)
 
 from .common import DEFAULT_URL
 
-#: The variable the ezcoder installer writes the key to; install writes it too.
-ENV_EZCODER_KEY = "EZCODER_PIXEL_KEY"
+__all__ = [
+    "ENV_EZCODER_KEY",
+    "ENV_FILE",
+    "HOSTED_INGEST_URL",
+    "LOCAL_INGEST_URL",
+    "Settings",
+    "project_env",
+    "project_folder",
+    "read_env",
+    "resolve",
+]
+
 ENV_FILE = ".env"
 #: Where events go when nothing says otherwise (the ecosystem's hosted server).
-HOSTED_INGEST_URL = "https://pixel-server.ngrout70.workers.dev/ingest"
+HOSTED_INGEST_URL = DEFAULT_INGEST_URL
 #: ``ez-pixel serve``'s ingest URL, the default for a project without a key.
 LOCAL_INGEST_URL = DEFAULT_URL + "/ingest"
-KEY_VARIABLES = (ENV_PROJECT_KEY, ENV_EZCODER_KEY)
-
-_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return re.split(r"\s+#", value, maxsplit=1)[0]
 
 
 def read_env(text: str) -> Dict[str, str]:
-    """The ``NAME=value`` pairs of a ``.env`` text (``export``, quotes and comments allowed)."""
-    found: Dict[str, str] = {}
-    for line in text.splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        match = _ENV_LINE.match(line)
-        if match:
-            found[match.group(1)] = _unquote(match.group(2))
-    return found
+    """The ez-pixel variables a ``.env`` text sets, as ``init_pixel`` reads them."""
+    return parse_dotenv(text)
 
 
-def read_env_file(folder: Path) -> Dict[str, str]:
-    """What ``folder/.env`` sets (empty when it is missing or unreadable)."""
-    try:
-        return read_env((folder / ENV_FILE).read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError):
-        return {}
+def project_env(start: Path) -> Dict[str, str]:
+    """The ``.env`` ``init_pixel`` would read when started in ``start``, and its folder."""
+    return read_dotenv(find_dotenv(str(start)))
+
+
+def project_folder(start: Path) -> Path:
+    """The folder of the ``.env`` found from ``start``, else ``start`` itself."""
+    found = find_dotenv(str(start))
+    return Path(found).parent if found else start
 
 
 @dataclass
@@ -84,7 +90,7 @@ def resolve(
     found_key, key_from = (key, "--project-key") if key else ("", "")
     if not found_key:
         for source, values in (("the environment", env), (ENV_FILE, dotenv)):
-            name = next((n for n in KEY_VARIABLES if values.get(n)), None)
+            name = next((n for n in KEY_NAMES if values.get(n)), None)
             if name is not None:
                 found_key, key_from = values[name], f"{name} in {source}"
                 break

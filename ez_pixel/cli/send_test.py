@@ -18,7 +18,7 @@ from ez_pixel.client import Client
 from ez_pixel.options import Options, make_options
 
 from .common import EXIT_USAGE, CliError
-from .config import ENV_EZCODER_KEY, ENV_FILE, Settings, read_env_file, resolve
+from .config import ENV_EZCODER_KEY, ENV_FILE, Settings, project_env, project_folder, resolve
 
 if TYPE_CHECKING:
     from .common import Subparsers
@@ -132,8 +132,8 @@ def run_send_test(args: argparse.Namespace) -> int:
     """Send the test event; 0 when stored, 1 when refused or unreachable, 2 for bad input."""
     from . import cleanup
 
-    folder = Path.cwd()
-    settings = resolve(read_env_file(folder), args.project_key, args.ingest_url)
+    settings = resolve(project_env(Path.cwd()), args.project_key, args.ingest_url)
+    folder = project_folder(Path.cwd())
     options = _options(settings)
     plan = cleanup.plan(folder, options.ingest_url) if args.cleanup else None
     body, event_id = prepare_test_event(options)
