@@ -274,3 +274,19 @@ def test_send_test_without_a_key_says_where_to_find_one(home: Path, capsys: Any)
     code, out = run(capsys, "send-test")
     assert code == 2 and "no project key: pass --project-key" in out
     assert "project_key=" not in out and "Traceback" not in out
+
+
+def test_send_test_next_to_serve_needs_nothing_copied(
+    home: Path, capsys: Any, tmp_path: Path
+) -> None:
+    """``ez-pixel serve`` in a folder, then ``send-test`` there: its default project is used."""
+    with capture_events(db=str(tmp_path / "ez-pixel.db")) as collector:
+        project, _ = collector.store.default_project()  # as `serve` makes it on its first start
+        url = collector.ingest_url  # serve's own port is 8765; the test's is free
+        code, out = run(capsys, "send-test", "--ingest-url", url)
+        assert code == 0, out
+        assert "from the default project of ./ez-pixel.db (ez-pixel serve)" in out
+        assert [e["project_key"] for e in collector.accepted()] == [project["key"]]
+        code, out = run(capsys, "send-test", "--ingest-url", url, "--cleanup")
+        assert code == 0 and "(--cleanup)" in out, out
+        assert collector.store.list_errors(project["id"]) == []

@@ -8,6 +8,7 @@ missing entry never leaves an event behind that was meant to be deleted.
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Dict, Optional
 
 from .common import EXIT_USAGE, CliError
 from .ezcoder import ProjectsFileError, find_by_path, projects_file
@@ -23,8 +24,11 @@ class Plan:
     secret: str
 
 
-def plan(folder: Path, ingest_url: str) -> Plan:
-    """The project's id and secret for ``folder``; CliError when there are none."""
+def plan(folder: Path, ingest_url: str, served: Optional[Dict[str, str]] = None) -> Plan:
+    """The project's id and secret for ``folder`` (or ``serve``'s default project,
+    ``served``, when the event goes to it); CliError when there are none."""
+    if served is not None:
+        return Plan(server_of(ingest_url), served["id"], served["secret"])
     try:
         mapping = find_by_path(folder)
     except ProjectsFileError as exc:

@@ -1,27 +1,34 @@
 """``ez-pixel send-test``: one real event through the SDK, and the server's answer.
 
 The key and URL come from where the app finds them (:mod:`ez_pixel.cli.config`:
-the flags, the environment, ``./.env``; with none, the local collector). The
-event (type ``PixelSendTestError``) is meant to be seen: it stays among the
-project's errors. ``--cleanup`` deletes its group once the server stored it,
-with the project's secret from ``~/.ezcoder/projects.json``.
+the flags, the environment, the project's ``.env``). With no key anywhere it
+goes to the local collector, with the default project ``ez-pixel serve`` keeps
+in ``./ez-pixel.db`` (:mod:`ez_pixel.cli.localdb`). The event (type
+``PixelSendTestError``) is meant to be seen: it stays among the project's
+errors. ``--cleanup`` deletes its group once the server stored it, with the
+project's secret (from ``~/.ezcoder/projects.json``, or that database).
 """
 
 import argparse
 import json
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
 from ez_pixel._delivery.retry import is_success
 from ez_pixel.client import Client
 from ez_pixel.options import Options, make_options
 
-from .common import EXIT_USAGE, CliError
+from .common import DEFAULT_DB, EXIT_USAGE, CliError
 from .config import ENV_EZCODER_KEY, ENV_FILE, Settings, project_env, project_folder, resolve
+from .localdb import serve_default_project
 
 if TYPE_CHECKING:
     from .common import Subparsers
+
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class PixelSendTestError(Exception):
@@ -114,12 +121,23 @@ def post_event(options: Options, body: bytes) -> Posted:
     return Posted(answer.status, parsed, _describe(answer.status, parsed, answer.body))
 
 
+def _serve_project(settings: Settings) -> Optional[Dict[str, str]]:
+    """With no key anywhere and a local URL: ``serve``'s default project in ``./ez-pixel.db``."""
+    if settings.key or urllib.parse.urlsplit(settings.url).hostname not in _LOOPBACK:
+        return None
+    project = serve_default_project(DEFAULT_DB)
+    if project is not None:
+        settings.key = project["key"]
+        settings.key_from = f"the default project of {DEFAULT_DB} (ez-pixel serve)"
+    return project
+
+
 def _options(settings: Settings) -> Options:
     if not settings.key:
         raise CliError(
             "no project key: pass --project-key, set PIXEL_PROJECT_KEY or "
             f"{ENV_EZCODER_KEY}, or run it in a project `ez-pixel install` set up "
-            f"(it writes {ENV_FILE}); `ez-pixel serve` prints its project's key when it starts",
+            f"(it writes {ENV_FILE}), or in the folder where `ez-pixel serve` keeps {DEFAULT_DB}",
             EXIT_USAGE,
         )
     try:
@@ -134,8 +152,9 @@ def run_send_test(args: argparse.Namespace) -> int:
 
     settings = resolve(project_env(Path.cwd()), args.project_key, args.ingest_url)
     folder = project_folder(Path.cwd())
+    served = _serve_project(settings)
     options = _options(settings)
-    plan = cleanup.plan(folder, options.ingest_url) if args.cleanup else None
+    plan = cleanup.plan(folder, options.ingest_url, served) if args.cleanup else None
     body, event_id = prepare_test_event(options)
     print(f"sending test event {event_id} to {options.ingest_url} ({settings.url_from})")
     print(f"  key {options.project_key[:12]}… from {settings.key_from}")
