@@ -641,3 +641,17 @@ def test_a_pixel_project_key_line_becomes_ezcoder_pixel_key(
         f"DEBUG=1\nEZCODER_PIXEL_KEY={KEY}\nPIXEL_INGEST_URL={collector.ingest_url}\n"
     )
     assert_idempotent(capsys, project, collector)
+
+
+def test_an_entry_wired_by_the_ezcoder_installer_is_left_alone(
+    collector: Any, capsys: Any, tmp_path: Path
+) -> None:
+    project = copy("plain_pep621", tmp_path)
+    cli = project / "plaintool/cli.py"
+    # What install.ts's wirePythonEntry inserts at the top of an entry point.
+    cli.write_text("import ez_pixel_init  # noqa: F401, E402  -- ez-pixel\n" + cli.read_text())
+    before = cli.read_bytes()
+    code, out = install_key(capsys, project, collector)
+    assert code == 0, out
+    assert "plaintool/cli.py imports ez_pixel_init (the ezcoder installer's init_pixel call)" in out
+    assert cli.read_bytes() == before

@@ -44,6 +44,7 @@ from .pysource import (
     calls_init_pixel,
     dotted,
     import_line_after,
+    imported_modules,
     insert_after_imports,
     insert_block_after,
     keyword,
@@ -91,6 +92,8 @@ class Step:
         return "+" if self.changed else "="
 
 
+#: The module the ezcoder installer writes and imports from the entry point; it calls init_pixel.
+EZCODER_INIT_MODULE = "ez_pixel_init"
 #: ``get_*_application()`` calls that run ``django.setup()``: Django's init goes after them.
 DJANGO_APPLICATION_CALLS = {"get_wsgi_application", "get_asgi_application"}
 
@@ -138,6 +141,9 @@ def wire_init(pending: Pending, rel: str, why: str, django: bool = False) -> Ste
         return failed
     if calls_init_pixel(module.tree):
         return Step(f"{rel} already calls ez_pixel.init_pixel()")
+    if EZCODER_INIT_MODULE in imported_modules(module.tree):
+        why = "the ezcoder installer's init_pixel call"
+        return Step(f"{rel} imports {EZCODER_INIT_MODULE} ({why})")
     newline = pending.newline(rel)
     has_ez_pixel = top_level_import(module.tree, "ez_pixel")
     anchor = _application_statement(module.tree) if django else None
