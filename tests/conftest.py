@@ -46,6 +46,7 @@ def collector() -> Iterator[RecordingCollector]:
 
 
 from sdk_fixtures import events, pixel  # noqa: E402,F401  (SDK fixtures)
+from strict_server import strict  # noqa: E402,F401  (a server that validates as the hosted one)
 
 
 @pytest.fixture(autouse=True)

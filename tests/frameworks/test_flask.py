@@ -39,7 +39,7 @@ def test_error_handler_that_logs_and_returns_500_is_one_event(
     assert answer.get_json() == {"error": "payment declined"}
 
     (event,) = events(1)
-    assert event["type"] == "PaymentDeclined"
+    assert event["type"] == "example_flask_app.PaymentDeclined"
     assert event["message"] == "payment failed: card declined for order 1"
     assert [f["fn"] for f in event["stack"] if f["in_app"]] == ["charge", "pay"]
     assert event["request"] == {"method": "POST", "route": "/orders/<int:order_id>/pay"}
