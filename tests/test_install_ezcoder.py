@@ -257,7 +257,7 @@ def test_send_test_uses_the_projects_env_and_cleanup_deletes_the_event(
     assert "key pk_" in out and "from EZCODER_PIXEL_KEY in .env" in out
     assert "It stays among the project's open errors" in out
     rows = errors_of(server, project_id, entry["secret"])
-    assert [row["type"] for row in rows] == ["PixelSendTestError"]
+    assert [row["type"] for row in rows] == ["ez_pixel.cli.send_test.PixelSendTestError"]
 
     monkeypatch.chdir(project / "plaintool")  # .env and the project found upwards, as init does
     code, out = run(capsys, "send-test", "--cleanup")

@@ -77,8 +77,9 @@ def test_flaskr_tests_pass_without_a_key_and_flask_run_reports(
     base = f"http://127.0.0.1:{port}"
     app.wait_until_up(base + "/hello")
     assert fw.http("GET", base + "/")[0] == 500
-    bodies = collector.wait_for(lambda got: any(b["type"] == "OperationalError" for b in got))
-    event = next(b for b in bodies if b["type"] == "OperationalError")
+    missing_table = "sqlite3.OperationalError"
+    bodies = collector.wait_for(lambda got: any(b["type"] == missing_table for b in got))
+    event = next(b for b in bodies if b["type"] == missing_table)
     assert "no such table: post" in event["message"]
     assert event["stack"][0]["file"] == "flaskr/blog.py"
     app.stop()
