@@ -15,7 +15,7 @@ One module per concern:
   FastAPI/Starlette lifespan that flushes;
 - :mod:`.identity`: which project on the server this checkout is (found again,
   given, or registered), and its ``~/.ezcoder/projects.json`` entry
-  (:mod:`ez_pixel.cli.ezcoder`, :mod:`ez_pixel.cli.projects_api`);
+  (:mod:`ez_pixel.cli.ezcoder`, :mod:`ez_pixel.cli.management`);
 - :mod:`.keys`: ``.env`` and ``.gitignore``;
 - :mod:`.command`: the ``install`` command, which puts them together and
   verifies with a probe (:mod:`ez_pixel.cli.probe`).
