@@ -23,7 +23,8 @@ import pytest
 
 from ez_pixel.cli import main
 from ez_pixel.cli.install.containers import append_element
-from ez_pixel.cli.install.deps import Requirement, add_dependency, find_packaging
+from ez_pixel.cli.install.depedit import add_dependency
+from ez_pixel.cli.install.deps import Requirement, find_packaging
 from ez_pixel.cli.install.files import Project
 from ez_pixel.cli.install.keys import gitignore_ignores_env
 from ez_pixel.cli.install.tomlscan import TomlError, loads, scan

@@ -2,8 +2,9 @@
 
 The key and URL come from where the app finds them (:mod:`ez_pixel.cli.config`:
 the flags, the environment, the project's ``.env``, then for the URL the hosted
-server, as ``init_pixel`` does). With no key anywhere it goes to the local collector, with the default project ``ez-pixel serve`` keeps
-in ``./ez-pixel.db`` (:mod:`ez_pixel.cli.localdb`). The event (type
+server, as ``init_pixel`` does). With no key anywhere it goes to the local
+collector, with the default project ``ez-pixel serve`` keeps in
+``./ez-pixel.db`` (:mod:`ez_pixel.cli.localdb`). The event (type
 ``PixelSendTestError``) is meant to be seen: it stays among the project's
 errors. ``--cleanup`` deletes its group once the server stored it, with the
 project's secret (from ``~/.ezcoder/projects.json``, or that database).

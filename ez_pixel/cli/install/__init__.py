@@ -6,8 +6,9 @@ One module per concern:
 - :mod:`.containers`: appending to a ``[...]``/``{...}`` literal in place
   (shared by the Python and TOML editors);
 - :mod:`.pysource`: ``ast``-guided edits of Python modules;
-- :mod:`.toml`: a small line-preserving TOML scanner and editor;
-- :mod:`.deps`: the project's dependency list, in its own format;
+- :mod:`.tomlscan`: a small line-preserving TOML scanner and editor;
+- :mod:`.deps`: which file lists the project's dependencies; :mod:`.depedit`:
+  adding ez-pixel to it, in its own format;
 - :mod:`.detect`: what kind of project it is (Django, Flask, FastAPI, Celery,
   plain) and why;
 - :mod:`.wiring`: the ``init_pixel()`` lines inserted for each kind, and structlog's
