@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Union
 
 from ._capture.capture import exception_capture, innermost_key, message_capture
 from ._capture.records import first_report
+from ._delivery.answer import Answer
 from ._delivery.job import Job
 from ._delivery.worker import Worker
 from ._environ import KEY_NAMES, find_dotenv, read_dotenv
@@ -130,20 +131,13 @@ class Client:
         return False
 
     @staticmethod
-    def exception_capture(
-        exc: BaseException,
-        level: str,
-        *,
-        tb: Optional[TracebackType] = None,
-        message: Optional[str] = None,
-        manual: bool = False,
-        call_site: Optional[FrameType] = None,
-        extra: Optional[Dict[str, Any]] = None,
-    ) -> Capture:
-        """What the caller's thread records of ``exc`` (see :meth:`capture_exception`)."""
-        capture = exception_capture(
-            exc, level, tb=tb, message=message, manual=manual, call_site=call_site, extra=extra
-        )
+    def exception_capture(exc: BaseException, level: str, **details: Any) -> Capture:
+        """What the caller's thread records of ``exc``, with no flood gate asked.
+
+        ``details`` are those of :meth:`capture_exception` (``tb``, ``message``,
+        ``manual``, ``call_site``, ``extra``). For :meth:`prepare`.
+        """
+        capture = exception_capture(exc, level, **details)
         assert capture is not None  # refused only by an ``admit`` gate
         return capture
 
@@ -230,6 +224,20 @@ class Client:
         """
         assert self._preparer is not None
         return self._preparer.body(capture)
+
+    def post(self, body: bytes) -> Answer:
+        """POST ``body`` once, now, on this thread (``ez-pixel send-test``).
+
+        Over a connection of its own, closed after: no queue, no retry, no
+        spool. The answer's status is 0 when the server could not be reached.
+        """
+        from ._delivery.transport import Transport
+
+        transport = Transport(self.options)
+        try:
+            return transport.post(body)
+        finally:
+            transport.close()
 
     def flush(self, timeout: Optional[float] = None, *, timeout_s: Optional[float] = None) -> bool:
         """Wait for queued events; True when none are left.

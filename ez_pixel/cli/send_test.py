@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-from ez_pixel._delivery.retry import is_success
 from ez_pixel.client import Client
 from ez_pixel.options import Options, make_options
 
@@ -55,8 +54,8 @@ class Posted:
 
     @property
     def stored(self) -> bool:
-        """True when the server stored the event."""
-        return is_success(self.status)
+        """True when the server stored the event (or already had it): any 2xx."""
+        return 200 <= self.status < 300
 
 
 def register(subparsers: "Subparsers") -> None:
@@ -121,13 +120,11 @@ def prepare_test_event(options: Options) -> Tuple[bytes, str]:
 
 def post_event(options: Options, body: bytes) -> Posted:
     """POST ``body`` with the SDK's transport; status 0 when the server is unreachable."""
-    from ez_pixel._delivery.transport import Transport
-
-    transport = Transport(options)
+    client = Client(options)
     try:
-        answer = transport.post(body)
+        answer = client.post(body)
     finally:
-        transport.close()
+        client.close(timeout=0)
     if answer.status == 0:
         return Posted(0, {}, f"could not reach {options.ingest_url}: {answer.error}")
     try:
