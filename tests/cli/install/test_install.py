@@ -30,7 +30,7 @@ from ez_pixel.cli.install.keys import gitignore_ignores_env
 from ez_pixel.cli.install.tomlscan import TomlError, loads, scan
 from helpers import KEY
 
-FIXTURES = Path(__file__).parent / "install_fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "install_fixtures"
 HAS_FLASK = importlib.util.find_spec("flask") is not None
 HAS_STRUCTLOG = importlib.util.find_spec("structlog") is not None
 
@@ -603,7 +603,7 @@ def test_one_module_with_the_app_and_structlog(collector: Any, capsys: Any, tmp_
     assert "processors=[PixelProcessor(), structlog.dev.ConsoleRenderer()]" in out
     assert "+ez-pixel[structlog]>=0.2" in out
     assert_idempotent(capsys, project, collector)
-    assert install(capsys, Path(__file__).parents[1], "--dry-run")[0] == 2  # ez-pixel itself
+    assert install(capsys, Path(__file__).resolve().parents[3], "--dry-run")[0] == 2  # ez-pixel itself
 
 
 def test_gitignore_patterns() -> None:
