@@ -132,10 +132,9 @@ class Client:
 
     @staticmethod
     def exception_capture(exc: BaseException, level: str, **details: Any) -> Capture:
-        """What the caller's thread records of ``exc``, with no flood gate asked.
+        """What the caller's thread records of ``exc``, for :meth:`prepare` (no flood gate).
 
-        ``details`` are those of :meth:`capture_exception` (``tb``, ``message``,
-        ``manual``, ``call_site``, ``extra``). For :meth:`prepare`.
+        ``details``: ``tb``, ``message``, ``manual``, ``call_site``, ``extra``.
         """
         capture = exception_capture(exc, level, **details)
         assert capture is not None  # refused only by an ``admit`` gate
@@ -226,10 +225,9 @@ class Client:
         return self._preparer.body(capture)
 
     def post(self, body: bytes) -> Answer:
-        """POST ``body`` once, now, on this thread (``ez-pixel send-test``).
+        """POST ``body`` once, now, on a connection of its own: no queue, retry or spool.
 
-        Over a connection of its own, closed after: no queue, no retry, no
-        spool. The answer's status is 0 when the server could not be reached.
+        For ``ez-pixel send-test``; status 0 when the server could not be reached.
         """
         from ._delivery.transport import Transport
 
@@ -258,24 +256,19 @@ class Client:
         return 0
 
     def stats(self) -> Dict[str, object]:
-        """Delivery counters: queued, sent, retried, dropped by reason, pending."""
-        return stats_of(self.worker.counts, self.worker.pending)
-
-
-def stats_of(counts: Dict[str, int], pending: int) -> Dict[str, object]:
-    """Counters as a plain dict: queued, sent, retried, dropped by reason, spooled, replayed."""
-    counts = dict(counts)
-    dropped = {k[len("dropped_") :]: v for k, v in counts.items() if k.startswith("dropped_")}
-    return {
-        "queued": counts.get("queued", 0),
-        "sent": counts.get("sent", 0),
-        "retried": counts.get("retried", 0),
-        "dropped": dropped,
-        "spooled": counts.get("spooled", 0),
-        "replayed": counts.get("replayed", 0),
-        "internal_errors": counts.get("internal_errors", 0),
-        "pending": pending,
-    }
+        """Delivery counters: queued, sent, retried, dropped by reason, spooled, pending."""
+        counts = dict(self.worker.counts)
+        dropped = {k[len("dropped_") :]: v for k, v in counts.items() if k.startswith("dropped_")}
+        return {
+            "queued": counts.get("queued", 0),
+            "sent": counts.get("sent", 0),
+            "retried": counts.get("retried", 0),
+            "dropped": dropped,
+            "spooled": counts.get("spooled", 0),
+            "replayed": counts.get("replayed", 0),
+            "internal_errors": counts.get("internal_errors", 0),
+            "pending": self.worker.pending,
+        }
 
 
 #: The name the ecosystem's SDK (``packages/pixel-py``) gives the client ``init_pixel`` returns.
