@@ -603,7 +603,8 @@ def test_one_module_with_the_app_and_structlog(collector: Any, capsys: Any, tmp_
     assert "processors=[PixelProcessor(), structlog.dev.ConsoleRenderer()]" in out
     assert "+ez-pixel[structlog]>=0.2" in out
     assert_idempotent(capsys, project, collector)
-    assert install(capsys, Path(__file__).resolve().parents[3], "--dry-run")[0] == 2  # ez-pixel itself
+    repository = Path(__file__).resolve().parents[3]  # ez-pixel itself
+    assert install(capsys, repository, "--dry-run")[0] == 2
 
 
 def test_gitignore_patterns() -> None:
