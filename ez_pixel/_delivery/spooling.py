@@ -52,10 +52,26 @@ class Spooling:
             return
         from .spool import Spool
 
-        self._spool = Spool(options.spool_dir, options.spool_max_events, options.spool_max_bytes)
-        self._spool.release_stale_claims()
+        spool = Spool(
+            options.spool_dir,
+            options.spool_max_events,
+            options.spool_max_bytes,
+            project_key=options.project_key,
+            on_bad=self._count_bad_file,
+        )
+        if not spool.usable:
+            self.warnings.once(
+                WARN_SPOOL,
+                f"spool_dir {spool.directory} is a link or another user's directory; not spooling",
+            )
+            return
+        self._spool = spool
+        spool.release_stale_claims()
         if self._spool.has_waiting():
             self._begin_replay()
+
+    def _count_bad_file(self) -> None:
+        self.counts["dropped_spool_unreadable"] += 1
 
     def _spool_at_close(self, left: List[Job], in_flight: Optional[bytes]) -> int:
         """Write what close() found undelivered to disk; how many were written."""

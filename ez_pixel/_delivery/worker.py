@@ -195,7 +195,11 @@ class Worker(Spooling):
                 self._load()
             while not self._stopping:
                 if self._replay:
-                    self._replay_one()
+                    try:
+                        self._replay_one()
+                    except Exception:  # a surprise in the spool ends the replay, not the thread
+                        self.count(INTERNAL_ERRORS)
+                        self._end_replay()
                     continue
                 with self._lock:
                     while not self._queue and not self._stopping and not self._replay:
