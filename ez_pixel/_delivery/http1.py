@@ -79,7 +79,7 @@ class Reader:
         return bool(data)
 
     def readline(self, limit: int = MAX_LINE) -> bytes:
-        """One line, its end included; shorter at the end of the stream; at most ``limit + 1`` bytes."""
+        """A line with its end (shorter at the stream's end), at most ``limit + 1`` bytes."""
         searched = 0
         while True:
             end = self._buffer.find(b"\n", searched)

@@ -37,6 +37,7 @@ class Spooling:
     _unfinished: int
     _replay: bool
     _idle: bool
+    _stopping: bool
     _spool: "Optional[Spool]"
 
     def _start(self) -> None:

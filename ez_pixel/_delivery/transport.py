@@ -6,8 +6,8 @@ urllib3 is imported here only, and this module only by the worker thread (and
 
 import platform
 import ssl
-import urllib.request
 import time
+import urllib.request
 from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
@@ -226,12 +226,11 @@ class Transport:
         if self._proxied is not None:
             self._proxied.clear()
             return
-        reader, connection = self._reader, self._connection
+        connection = self._connection
         self._reader = self._connection = None
-        for closable in (reader, connection):
-            if closable is not None:
-                with swallowed:
-                    closable.close()
+        if connection is not None:
+            with swallowed:
+                connection.close()
 
 
 #: What a server closing an idle kept-alive connection looks like on the next use.

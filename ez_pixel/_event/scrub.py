@@ -20,7 +20,9 @@ _QUOTED = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
 #: A bare value: up to a separator; ``=`` only as base64 padding at its end.
 _BARE = r"""(?:(?:bearer|basic|token|digest)\s+)?[^\s,;&'"()\[\]{}=:][^\s,;&'"})\]=]*=*"""
 #: A key worth looking up: one that mentions a secret word somewhere.
-_NAME = r"(?=[\w.-]*(?i:{hints}))[A-Za-z_][\w.-]*"
+_NAME = r"(?<![\w.-])(?=[\w.-]*(?i:{hints}))[A-Za-z_][\w.-]*"
+#: Every token shape contains one of these; most text has none, and is left at that.
+_MAYBE_TOKEN = re.compile(r"[\w-]{15}|-----BEGIN|(?i:bearer)|eyJ|://|[0-9][0-9 -]{11}[0-9]")
 #: A header whose whole value is secret: every cookie of a Cookie header, the
 #: scheme and credentials (and AWS's ``, Signature=…`` parts) of Authorization.
 _HEADER = re.compile(
@@ -92,7 +94,8 @@ class Scrubber:
         return f"{match.group('head')}{quoted}{FILTERED}{value[quote_at]}"
 
     def _tokens(self, text: str) -> str:
-        text = self._shapes.sub(_shape, text)
+        if _MAYBE_TOKEN.search(text):
+            text = self._shapes.sub(_shape, text)
         for pattern in self._patterns:
             text = pattern.sub(FILTERED, text)
         return text

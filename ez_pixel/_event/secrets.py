@@ -58,7 +58,7 @@ _SEGMENT = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
 def segments(key: str) -> Tuple[str, ...]:
-    """``key``'s words, lower-cased: ``"X-Api-Key"`` and ``"apiKey"`` give ``("x"?, "api", "key")``."""
+    """``key``'s words, lower-cased: ``"apiKey"`` and ``"API_KEY"`` give ``("api", "key")``."""
     return tuple(part.lower() for part in _SEGMENT.findall(key))
 
 

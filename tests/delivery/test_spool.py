@@ -5,8 +5,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from conftest import make_event
+
 from helpers import KEY, run_script
 from sdk_fixtures import closing  # noqa: F401  (closes what a test's init_pixel made)
 from servers import FaultServer, free_port

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Callable, List
 
 import pytest
+from conftest import make_event
 
 import ez_pixel
-from conftest import make_event
 from helpers import KEY, run_script
 from sdk_fixtures import closing  # noqa: F401  (closes what a test's init_pixel made)
 from servers import free_port
