@@ -6,6 +6,8 @@ multiprocessing child each event is delivered before the call that logged
 it returns.
 """
 
+from pathlib import Path
+
 import pytest
 
 from ez_pixel.testing import RecordingCollector
@@ -36,7 +38,7 @@ if __name__ == "__main__":
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 @pytest.mark.parametrize(("workers", "tasks"), [(4, 4), (2, 12)])
 def test_every_error_logged_in_a_pool_task_is_delivered(
-    tmp_path, collector: RecordingCollector, method: str, workers: int, tasks: int
+    tmp_path: Path, collector: RecordingCollector, method: str, workers: int, tasks: int
 ) -> None:
     code = POOL_APP.format(method=method, workers=workers, tasks=tasks)
     result = run_script(tmp_path, code, ingest_url=collector.ingest_url, timeout=60)
