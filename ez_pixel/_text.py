@@ -13,10 +13,28 @@ from typing import Any, Callable, Optional
 ELLIPSIS = "…"
 
 
+def _utf16_end(text: str, units: int) -> int:
+    """How many characters of ``text`` fit in ``units`` UTF-16 code units."""
+    used = 0
+    for index, char in enumerate(text):
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units:
+            return index
+    return len(text)
+
+
 def cut(text: str, limit: int) -> str:
-    """``text`` at most ``limit`` characters long (ending in "…" when cut), UTF-8 encodable."""
+    """``text`` at most ``limit`` long (ending in "…" when cut), UTF-8 encodable.
+
+    Length is counted in UTF-16 code units, as the server counts it (an emoji
+    outside the BMP is two), and a cut never splits a character.
+    """
     if len(text) > limit:
         text = text[: limit - 1] + ELLIPSIS
+    if not text.isascii() and len(text) * 2 > limit:
+        end = _utf16_end(text, limit)
+        if end < len(text):
+            text = text[: _utf16_end(text, limit - 1)] + ELLIPSIS
     if not text.isascii():
         try:
             text.encode("utf-8")

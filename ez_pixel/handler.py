@@ -8,7 +8,7 @@ from ._capture.capture import find_caller
 from ._capture.frameworks import is_client_error, request_of
 from ._capture.records import is_ignored, level_name, seen_before
 from ._guard import sdk_thread
-from .client import Client, current_client
+from .client import Client, client_or_warn, current_client
 from .options import make_options
 
 
@@ -51,7 +51,9 @@ class PixelHandler(logging.Handler):
 
     Without ``project_key``/``ingest_url`` the handler reports through the
     client :func:`ez_pixel.init_pixel` made, or one configured from the
-    ``PIXEL_*`` environment variables. With them it owns a client of its own,
+    environment or the project's ``.env`` (the same precedence as
+    ``init_pixel``); with neither, records are dropped and stderr says so
+    once per process. With them it owns a client of its own,
     which :meth:`close` (called by ``logging.shutdown()`` at exit) flushes and
     stops. Other keyword arguments are client options.
     """
@@ -89,7 +91,7 @@ class PixelHandler(logging.Handler):
         level = level_name(record.levelno)
         if level is None:
             return
-        client = self._own or current_client()
+        client = self._own or client_or_warn()
         if client is None:
             return
         sdk_thread.active = True

@@ -151,7 +151,11 @@ def test_plain_package_is_wired_and_reports_a_crash(
     event = arrived(collector, "ValueError")
     assert event["level"] == "fatal" and event["stack"][0]["file"] == "plaintool/cli.py"
 
-    no_key = run_python(project, ["-m", "plaintool", "7"], run_env(project, PIXEL_PROJECT_KEY=""))
+    # A machine without the key: not exported, and no .env (which init_pixel reads).
+    env = run_env(project, PIXEL_PROJECT_KEY="")
+    (project / ".env").rename(project / ".env.away")
+    no_key = run_python(project, ["-m", "plaintool", "7"], env)
+    (project / ".env.away").rename(project / ".env")
     assert no_key.returncode == 0 and no_key.stdout == "7\n"
     assert "project_key is missing" in no_key.stderr  # one warning; the app runs
 
@@ -168,10 +172,10 @@ def test_registers_the_project_and_never_writes_the_secret(
     assert code == 0, out
     assert f"Key: will register project 'flaskapp' with {collector.url}" in out
     secret = out.split("secret:")[1].split()[0]
-    assert secret.startswith("sk_test_")
+    assert secret.startswith("sk_live_")
     env = read_env((project / ".env").read_text())
     assert env["PIXEL_INGEST_URL"] == collector.ingest_url
-    assert collector.store.has_project_key(env["PIXEL_PROJECT_KEY"])
+    assert collector.store.project_by("key", env["PIXEL_PROJECT_KEY"]) is not None
     assert f"+PIXEL_PROJECT_KEY={env['PIXEL_PROJECT_KEY']}" in out  # the real .env diff
     for rel, data in snapshot(project).items():
         assert secret.encode() not in data, rel

@@ -56,7 +56,7 @@ def run_demo(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="ez-pixel-demo-") as project:
         app = Path(project) / "demo_app.py"
         shutil.copy(demo_app(), app)
-        with Collector(port=0, db=":memory:", echo=sys.stdout) as collector:
+        with Collector(port=0, db=":memory:", keys=[DEMO_KEY], echo=sys.stdout) as collector:
             print(f"ez-pixel demo: collector listening on {collector.ingest_url}")
             print(f"ez-pixel demo: running {app.name}; each event prints as it arrives:\n")
             sys.stdout.flush()
@@ -72,7 +72,7 @@ def run_demo(args: argparse.Namespace) -> int:
                 capture_output=True,
                 text=True,
             )
-            groups = collector.store.list_groups(project_key=DEMO_KEY)
+            groups = collector.store.list_errors(collector.store.ensure_key(DEMO_KEY)["id"])
     print(f"\nez-pixel demo: the app exited with code {completed.returncode}. What it printed:\n")
     for line in (completed.stdout + completed.stderr).splitlines():
         print(f"  | {line}")

@@ -5,7 +5,7 @@ import io
 import sys
 from typing import Any, Callable, List, Optional, Sequence
 
-from . import demo, errors, send_test, serve, show
+from . import demo, errors, resolve, send_test, serve, show
 from .common import EXIT_OK, EXIT_USAGE, CliError
 from .install import command as install
 
@@ -15,6 +15,7 @@ REGISTRARS: List[Callable[[Any], None]] = [
     serve.register,
     errors.register,
     show.register,
+    resolve.register,
     send_test.register,
     install.register,
 ]

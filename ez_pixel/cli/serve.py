@@ -6,7 +6,7 @@ import sqlite3
 import sys
 import threading
 from types import FrameType
-from typing import TYPE_CHECKING, Callable, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional
 
 from ez_pixel.collector import Collector
 
@@ -19,7 +19,11 @@ if TYPE_CHECKING:
 def register(subparsers: "Subparsers") -> None:
     """Add the ``serve`` subcommand."""
     parser = subparsers.add_parser(
-        "serve", help="run a local collector and print events as they arrive"
+        "serve",
+        help="run a local collector and print events as they arrive",
+        description="Run a local twin of the hosted pixel server: /ingest, /api/projects, "
+        "the management API. On its first start it creates a default project in its "
+        "database and prints the project's key and secret.",
     )
     parser.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
     parser.add_argument(
@@ -27,23 +31,37 @@ def register(subparsers: "Subparsers") -> None:
     )
     parser.add_argument("--db", default=DEFAULT_DB, help=f"SQLite file (default {DEFAULT_DB})")
     parser.add_argument(
-        "--keys", nargs="+", type=project_key, metavar="KEY", help="accept only these keys"
+        "--keys",
+        nargs="+",
+        type=project_key,
+        metavar="KEY",
+        help="also accept these keys (each gets a project), e.g. for tests",
     )
     parser.set_defaults(run=run_serve)
 
 
-def _banner(collector: Collector, db: str) -> str:
+def _banner(collector: Collector, db: str, project: Dict[str, Any], created: bool) -> str:
     """Return the lines ``serve`` prints once it listens."""
-    keys = ", ".join(sorted(collector.keys)) if collector.keys is not None else "any project key"
-    return "\n".join(
-        [
-            f"ez-pixel collector listening on {collector.url}",
-            f"  ingest URL: {collector.ingest_url}",
-            f"  database:   {db}",
-            f"  accepting:  {keys}",
-            f'Point the SDK at ingest_url="{collector.ingest_url}". Ctrl-C to stop.',
-        ]
+    lines = [
+        f"ez-pixel collector listening on {collector.url}",
+        f"  ingest URL: {collector.ingest_url}",
+        f"  database:   {db}",
+        f"  project:    {project['id']} (default)",
+        f"  key:        {project['key']}",
+    ]
+    if created:
+        lines.append(f"  secret:     {project['secret']}")
+        lines.append(
+            "  (a new project: its secret is shown this once; `ez-pixel errors` run next to "
+            f"{db} finds it there)"
+        )
+    if collector.keys:
+        lines.append(f"  also accepting: {', '.join(sorted(collector.keys))}")
+    lines.append(
+        f'Point the SDK at it: init_pixel("{project["key"]}", "{collector.ingest_url}").'
+        " Ctrl-C to stop."
     )
+    return "\n".join(lines)
 
 
 def _on_stop_signals(callback: Callable[[], None]) -> None:
@@ -73,9 +91,10 @@ def run_serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         collector.store.close()
         raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    project, created = collector.store.default_project()
     stop = threading.Event()
     _on_stop_signals(stop.set)
-    print(_banner(collector, args.db), flush=True)
+    print(_banner(collector, args.db, project, created), flush=True)
     try:
         while not stop.wait(0.5):
             pass

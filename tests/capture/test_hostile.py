@@ -65,6 +65,23 @@ def test_huge_message_is_cut(pixel: Any, collector: Any) -> None:
     assert len(second["message"]) == 4096
 
 
+def test_astral_text_is_cut_in_utf16_units(pixel: Any, collector: Any) -> None:
+    """The server counts UTF-16 code units: 4,096 emoji are 8,192 of them."""
+    pixel()
+    emoji = "\U0001f600"
+    log.error(emoji * 5000)
+    try:
+        raise ValueError(emoji * 3000)
+    except ValueError:
+        ez_pixel.report_pixel("a" + emoji * 3000, error=sys.exc_info()[1])
+    first, second = accepted(collector, 2)
+    for event in (first, second):
+        units = len(event["message"].encode("utf-16-le")) // 2
+        assert 4090 <= units <= 4096, units
+    assert first["message"].startswith(emoji) and first["message"].endswith("…")
+    assert "\ud83d" not in first["message"]  # no half of a pair left behind
+
+
 def recurse(depth: int) -> int:
     return recurse(depth + 1) + 1
 
