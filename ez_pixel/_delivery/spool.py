@@ -21,7 +21,7 @@ import json
 import os
 import stat
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional, Set, Tuple
 
 SUFFIX = ".json"
 CLAIM = ".claim"
@@ -76,6 +76,8 @@ class Spool:
         self.project_key = project_key
         self._on_bad = on_bad
         self.evicted = 0
+        #: Events of other projects seen here: left alone, and not read again.
+        self._foreign: Set[str] = set()
         #: False when the directory is a link or someone else's: nothing is written.
         self.usable = _private_directory(directory)
 
@@ -163,6 +165,8 @@ class Spool:
         an event of another project is left where it is.
         """
         for name in self._waiting():
+            if name in self._foreign:
+                continue
             source = os.path.join(self.directory, name)
             claimed = f"{source}.{os.getpid()}{CLAIM}"
             try:
@@ -175,6 +179,7 @@ class Spool:
                 continue
             if not self._ours(body):
                 self.unclaim(claimed)
+                self._foreign.add(name)
                 continue
             return claimed, body
         return None
