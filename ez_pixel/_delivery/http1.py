@@ -13,11 +13,13 @@ body framed by ``Content-Length``, chunked encoding, or the end of the stream.
 import re
 import socket
 import time
-from typing import Dict, NamedTuple, Tuple
+from typing import Dict, NamedTuple, Optional, Tuple
 
 #: Longest status or header line accepted, and most headers (and trailer lines).
 MAX_LINE = 65_536
 MAX_HEADERS = 100
+#: A head (header lines) found whole in what was already read is at most this long.
+MAX_HEAD = 16_384
 #: Most interim (``1xx``) answers before the real one.
 MAX_INTERIM = 10
 #: Bytes of an answer's body kept (for warnings); the rest is read and dropped.
@@ -56,6 +58,7 @@ class Reader:
     def __init__(self, sock: socket.socket, read_timeout: float) -> None:
         self._sock = sock
         self._read_timeout = read_timeout
+        self._timeout = sock.gettimeout()
         self._buffer = bytearray()
         #: ``time.monotonic()`` by which the current exchange must be over.
         self.deadline = float("inf")
@@ -65,15 +68,18 @@ class Reader:
         """Bytes received and not yet read: left over from an answer, they were never asked for."""
         return len(self._buffer)
 
-    def timeout(self) -> float:
-        """The timeout for the next socket operation; :class:`TooSlow` once the deadline passed."""
+    def limit_socket(self) -> None:
+        """Set the socket's timeout for its next operation; :class:`TooSlow` past the deadline."""
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             raise TooSlow("the server took too long over its answer")
-        return min(self._read_timeout, remaining)
+        timeout = min(self._read_timeout, remaining)
+        if timeout != self._timeout:  # usually read_timeout, already set
+            self._sock.settimeout(timeout)
+            self._timeout = timeout
 
     def _fill(self) -> bool:
-        self._sock.settimeout(self.timeout())
+        self.limit_socket()
         data = self._sock.recv(_RECV)
         self._buffer += data
         return bool(data)
@@ -95,6 +101,13 @@ class Reader:
         while len(self._buffer) < size and self._fill():
             pass
         return self._take(min(size, len(self._buffer)))
+
+    def buffered_head(self) -> "Optional[bytes]":
+        """The header lines up to the blank line, if all of them are already buffered."""
+        if self._buffer.startswith(b"\r\n"):
+            return self._take(2)
+        end = self._buffer.find(b"\r\n\r\n", 0, MAX_HEAD)
+        return None if end < 0 else self._take(end + 4)
 
     def _take(self, size: int) -> bytes:
         data = bytes(self._buffer[:size])
@@ -177,17 +190,29 @@ def _is_status(field: bytes) -> bool:
 
 def _headers(reader: Reader) -> Dict[str, str]:
     headers: Dict[str, str] = {}
+    head = reader.buffered_head()  # usually the whole head came in one read
+    if head is not None:
+        lines = head.split(b"\n")[:-2]
+        if len(lines) > MAX_HEADERS:
+            raise BadAnswer("too many headers")
+        for line in lines:
+            _header(headers, line)
+        return headers
     for _ in range(MAX_HEADERS + 1):
         line = _line(reader)
         if line in (b"\r\n", b"\n"):
             return headers
-        name, colon, value = line.decode("latin-1").partition(":")
-        if not colon:
-            raise BadAnswer(f"bad header line {line[:80]!r}")
-        key = name.strip().lower()
-        value = value.strip()
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+        _header(headers, line)
     raise BadAnswer("too many headers")
+
+
+def _header(headers: Dict[str, str], line: bytes) -> None:
+    name, colon, value = line.decode("latin-1").partition(":")
+    if not colon:
+        raise BadAnswer(f"bad header line {line[:80]!r}")
+    key = name.strip().lower()
+    value = value.strip()
+    headers[key] = f"{headers[key]}, {value}" if key in headers else value
 
 
 def _exactly(reader: Reader, size: int) -> bytes:

@@ -150,9 +150,8 @@ class Transport:
         reader = self._reader
         try:
             reader.deadline = time.monotonic() + self._exchange_limit
-            sock = self._connection.sock
-            sock.settimeout(reader.timeout())  # sendall: the timeout bounds the whole send
-            sock.sendall(http1.request(self._head, body))
+            reader.limit_socket()  # sendall: the timeout bounds the whole send
+            self._connection.sock.sendall(http1.request(self._head, body))
             if meanwhile is not None:
                 meanwhile()
             response = http1.read_response(reader)
