@@ -12,7 +12,15 @@ numbers) is :mod:`.secrets`'s.
 import re
 from typing import Any, Iterable, List, Optional, Pattern
 
-from .secrets import CARD_CANDIDATE, KEY_HINTS, TOKEN_SHAPES, URL_PASSWORD, KeyNames, is_card
+from .secrets import (
+    CARD_CANDIDATE,
+    KEY_HINTS,
+    PRIVATE_KEY_BLOCK,
+    TOKEN_SHAPES,
+    URL_PASSWORD,
+    KeyNames,
+    is_card,
+)
 
 FILTERED = "[Filtered]"
 
@@ -22,7 +30,7 @@ _BARE = r"""(?:(?:bearer|basic|token|digest)\s+)?[^\s,;&'"()\[\]{}=:][^\s,;&'"})
 #: A key worth looking up: one that mentions a secret word somewhere.
 _NAME = r"(?<![\w.-])(?=[\w.-]*(?i:{hints}))[A-Za-z_][\w.-]*"
 #: Every token shape contains one of these; most text has none, and is left at that.
-_MAYBE_TOKEN = re.compile(r"[\w-]{15}|-----BEGIN|(?i:bearer)|eyJ|://|[0-9][0-9 -]{11}[0-9]")
+_MAYBE_TOKEN = re.compile(r"[A-Za-z0-9_-]{15}|-----BEGIN|(?i:bearer)|eyJ|://|[0-9][0-9 -]{11}[0-9]")
 #: A header whose whole value is secret: every cookie of a Cookie header, the
 #: scheme and credentials (and AWS's ``, Signature=…`` parts) of Authorization.
 _HEADER = re.compile(
@@ -50,8 +58,11 @@ class Scrubber:
         )
         self._query = re.compile(rf"(?P<head>[?&;](?P<name>{name})=)(?P<value>[^&#\s'\"]+)")
         shapes = "|".join(f"(?:{shape})" for shape in TOKEN_SHAPES)
+        # Every shape but a key block starts a word: one \b first rejects the
+        # other positions at once, instead of each alternative trying them.
         self._shapes = re.compile(
-            rf"(?P<token>{shapes})|(?P<card>{CARD_CANDIDATE})|(?P<url>{URL_PASSWORD})"
+            rf"\b(?:(?P<token>{shapes})|(?P<card>{CARD_CANDIDATE})|(?P<url>{URL_PASSWORD}))"
+            rf"|(?P<block>{PRIVATE_KEY_BLOCK})"
         )
         self._patterns: List[Pattern[str]] = []
         patterns = list(extra_patterns)

@@ -102,11 +102,14 @@ KEY_HINTS = (
     "connection",
 )
 
-#: Strings that are secrets wherever they appear (replaced whole).
-TOKEN_SHAPES = (
-    # Private key blocks (PEM, OpenSSH, PGP), to their end or the end of the text.
+#: Private key blocks (PEM, OpenSSH, PGP), to their end or the end of the text.
+PRIVATE_KEY_BLOCK = (
     r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)",
+    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)"
+)
+
+#: Strings that are secrets wherever they appear (replaced whole); each starts a word.
+TOKEN_SHAPES = (
     # Bearer tokens: a digit, or long enough not to be a word ("bearer authentication").
     r"\b(?i:bearer)\s+(?:(?=[A-Za-z0-9\-._~+/]*[0-9])[A-Za-z0-9\-._~+/]{8,}|"
     r"[A-Za-z0-9\-._~+/]{24,})=*",
@@ -118,8 +121,8 @@ TOKEN_SHAPES = (
     r"\bglpat-[A-Za-z0-9_-]{20,}\b",  # GitLab
     r"\bxox[abposre]-[A-Za-z0-9-]{10,}\b",  # Slack tokens
     r"\bxapp-\d-[A-Za-z0-9-]{10,}\b",  # Slack app tokens
-    r"https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{8,}",
-    r"https://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+",
+    r"\bhttps://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]{8,}",
+    r"\bhttps://(?:ptb\.|canary\.)?discord(?:app)?\.com/api/webhooks/\d+/[A-Za-z0-9_-]+",
     r"\bAIza[0-9A-Za-z_-]{35}\b",  # Google API keys
     r"\bya29\.[0-9A-Za-z_-]{20,}",  # Google OAuth access tokens
     r"\bsk-(?:proj-|ant-(?:api|admin)\d\d-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}",  # OpenAI & co
