@@ -87,6 +87,9 @@ class Options(NamedTuple):
     before_send: Optional[Union[Callable[[Dict[str, Any]], Any], str]] = None
     #: Fraction of events sent, 0.0 to 1.0, decided on the caller's thread.
     sample_rate: float = 1.0
+    #: The revision events come from (``"v1.4.2"``, a commit), appended to ``runtime``
+    #: as ``rev:<release>``; default: the commit from CI/hosting variables or ``.git``.
+    release: Optional[str] = None
     #: Accepted for compatibility with ez-pixel 0.1.0; has no effect.
     capture_console_errors: bool = True
 

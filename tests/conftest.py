@@ -46,6 +46,7 @@ def collector() -> Iterator[RecordingCollector]:
 
 
 from sdk_fixtures import events, pixel  # noqa: E402,F401  (SDK fixtures)
+from strict_server import strict  # noqa: E402,F401  (a server that validates as the hosted one)
 
 
 @pytest.fixture(autouse=True)
@@ -62,3 +63,7 @@ def _never_the_hosted_default(monkeypatch: Any) -> Iterator[None]:
             f"this test tried to send to the hosted default ({hosted_guard.HOSTED}); "
             "pass ingest_url or set PIXEL_INGEST_URL to a local collector"
         )
+
+
+#: Projects ``install`` is tried on, some with test suites of their own: not ours to collect.
+collect_ignore_glob = ["install_fixtures/*"]

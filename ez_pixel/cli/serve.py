@@ -1,6 +1,7 @@
 """``ez-pixel serve``: run a local collector and print each event as it arrives."""
 
 import argparse
+import ipaddress
 import signal
 import sqlite3
 import sys
@@ -40,10 +41,29 @@ def register(subparsers: "Subparsers") -> None:
     parser.set_defaults(run=run_serve)
 
 
-def _banner(collector: Collector, db: str, project: Dict[str, Any], created: bool) -> str:
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _listening(collector: Collector, host: str) -> str:
+    """Where the collector really listens: a wildcard host is every interface."""
+    if host in ("", "0.0.0.0", "::"):
+        shown = f"[{host}]" if ":" in host else host or "0.0.0.0"
+        return f"http://{shown}:{collector.port} (every network interface)"
+    return collector.url
+
+
+def _banner(
+    collector: Collector, db: str, host: str, project: Dict[str, Any], created: bool
+) -> str:
     """Return the lines ``serve`` prints once it listens."""
     lines = [
-        f"ez-pixel collector listening on {collector.url}",
+        f"ez-pixel collector listening on {_listening(collector, host)}",
         f"  ingest URL: {collector.ingest_url}",
         f"  database:   {db}",
         f"  project:    {project['id']} (default)",
@@ -94,7 +114,14 @@ def run_serve(args: argparse.Namespace) -> int:
     project, created = collector.store.default_project()
     stop = threading.Event()
     _on_stop_signals(stop.set)
-    print(_banner(collector, args.db, project, created), flush=True)
+    print(_banner(collector, args.db, args.host, project, created), flush=True)
+    if not _is_loopback(args.host):
+        print(
+            f"ez-pixel: warning: --host {args.host} makes the collector reachable from the "
+            "network: anyone who can reach this machine can send it events",
+            file=sys.stderr,
+            flush=True,
+        )
     try:
         while not stop.wait(0.5):
             pass

@@ -16,7 +16,10 @@ def test_send_test_stores_an_event(collector: Any, capsys: Any) -> None:
     assert "another occurrence" in capsys.readouterr().out
     first, second = collector.wait_for(2)
     assert_valid(first)
-    assert first["type"] == "PixelSendTestError" and first["manual_report"] is True
+    assert (
+        first["type"] == "ez_pixel.cli.send_test.PixelSendTestError"
+        and first["manual_report"] is True
+    )
     assert first["fingerprint"] == second["fingerprint"]
 
 
