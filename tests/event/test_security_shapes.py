@@ -192,10 +192,14 @@ def structlog_logger() -> Iterator[Any]:
     structlog.reset_defaults()
 
 
+#: Lines after the raise: the code window is centred on it, and shrinks at a file's end.
+_AFTER = "\n\ndef after():\n    return 1\n"
+
+
 def _raiser(folder: Path, name: str, code: str, text: str) -> Callable[[], None]:
     """A function in its own module whose source has ``code`` just above the raise."""
     (folder / f"{name}.py").write_text(
-        f"def fail():\n    {code}\n    raise RuntimeError({text!r})\n", encoding="utf-8"
+        f"def fail():\n    {code}\n    raise RuntimeError({text!r})\n" + _AFTER, encoding="utf-8"
     )
     module = importlib.import_module(name)
     return module.fail  # type: ignore[no-any-return]
