@@ -1,0 +1,176 @@
+"""README promises about delivery, sampling and the spool, each against a real server."""
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+
+import ez_pixel
+from faults import FaultServer, RawServer, free_port
+from helpers import KEY
+
+
+@pytest.fixture
+def closing() -> Iterator[None]:
+    yield
+    ez_pixel.close_pixel(timeout=1)
+
+
+def answer(status: int, reason: str, headers: Dict[str, str]) -> bytes:
+    lines = [f"HTTP/1.1 {status} {reason}"] + [f"{k}: {v}" for k, v in headers.items()]
+    return ("\r\n".join([*lines, "content-length: 0", "", ""])).encode()
+
+
+@pytest.mark.parametrize(
+    "status, reason",
+    [(301, "Moved Permanently"), (302, "Found"), (307, "Temporary Redirect"),
+     (308, "Permanent Redirect")],
+)  # fmt: skip
+def test_a_redirect_is_never_followed_nor_retried(
+    closing: None, capfd: Any, status: int, reason: str
+) -> None:
+    with FaultServer() as elsewhere:
+        redirect = answer(status, reason, {"location": elsewhere.ingest_url})
+        with RawServer([(redirect, False), (redirect, False), (redirect, False)]) as server:
+            ez_pixel.init_pixel(KEY, server.ingest_url)
+            ez_pixel.report_pixel("first")
+            ez_pixel.report_pixel("second")
+            assert ez_pixel.flush_pixel(10)
+            assert [body["message"] for body in server.bodies()] == ["first", "second"]
+        assert elsewhere.bodies() == []  # the location was never followed
+    stats = ez_pixel.stats()
+    assert stats["dropped"] == {f"rejected_{status}": 2} and stats["retried"] == 0
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "ez-pixel" in line]
+    assert len(warnings) == 1 and KEY not in warnings[0]
+
+
+def test_a_404_is_never_retried_and_says_where(closing: None, capfd: Any) -> None:
+    with FaultServer([404, 404, 404]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("first")
+        ez_pixel.report_pixel("second")
+        assert ez_pixel.flush_pixel(10)
+        assert len(server.bodies()) == 2
+        url = server.ingest_url
+    stats = ez_pixel.stats()
+    assert stats["dropped"] == {"rejected_404": 2} and stats["retried"] == 0
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "ez-pixel" in line]
+    assert len(warnings) == 1 and url in warnings[0], warnings
+
+
+def test_retry_after_is_capped_at_sixty_seconds(closing: None, capfd: Any) -> None:
+    with FaultServer([{"status": 503, "retry_after": 100000}]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, debug=True)
+        ez_pixel.report_pixel("rate limited for a day")
+        assert ez_pixel.flush_pixel(1.0) is False  # waiting, not retrying at once
+        assert len(server.bodies()) == 1
+        assert ez_pixel.stats()["retried"] == 1
+        ez_pixel.close_pixel(timeout=0.2)  # close wakes the wait
+    err = capfd.readouterr().err
+    waits = [line for line in err.splitlines() if "backing off" in line]
+    assert waits == ["ez-pixel: backing off 60.0s"], err
+
+
+def test_a_short_retry_after_is_used_as_given(closing: None, capfd: Any) -> None:
+    with FaultServer([{"status": 429, "retry_after": 2.5}]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, debug=True)
+        ez_pixel.report_pixel("rate limited briefly")
+        assert ez_pixel.flush_pixel(10)
+        assert len(server.bodies()) == 2
+    waits = [line for line in capfd.readouterr().err.splitlines() if "backing off" in line]
+    assert waits == ["ez-pixel: backing off 2.5s"]
+
+
+def test_without_retry_after_the_backoff_doubles(closing: None, capfd: Any) -> None:
+    with FaultServer([503, 503, 503]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, debug=True)
+        ez_pixel.report_pixel("flaky")
+        assert ez_pixel.flush_pixel(10)
+        assert len(server.bodies()) == 4
+    waits = [line for line in capfd.readouterr().err.splitlines() if "backing off" in line]
+    assert waits == [f"ez-pixel: backing off {s}s" for s in ("0.2", "0.4", "0.8")]
+
+
+def sampled(collector: Any, rate: float, count: int) -> int:
+    """How many of ``count`` distinct reports arrived with ``sample_rate=rate``."""
+    ez_pixel.init_pixel(KEY, collector.ingest_url, sample_rate=rate, queue_size=count * 2)
+    try:
+        ids = [ez_pixel.report_pixel(f"event {n}") for n in range(count)]
+        assert ez_pixel.flush_pixel(20)
+        arrived = collector.accepted()
+        kept = [event_id for event_id in ids if event_id is not None]
+        assert sorted(event["event_id"] for event in arrived) == sorted(kept)
+        stats = ez_pixel.stats()
+        assert stats["dropped"].get("sampled", 0) == count - len(kept)
+        return len(kept)
+    finally:
+        ez_pixel.close_pixel(timeout=1)
+
+
+def test_a_fractional_sample_rate_sends_about_that_fraction(collector: Any) -> None:
+    count, rate = 400, 0.5
+    arrived = sampled(collector, rate, count)
+    spread = 5 * math.sqrt(count * rate * (1 - rate))  # 5 sigma: fails about once in 2 million
+    assert count * rate - spread <= arrived <= count * rate + spread, arrived
+
+
+@pytest.mark.parametrize("rate, expected", [(0.0, 0), (1.0, 60)])
+def test_sample_rate_zero_sends_nothing_and_one_sends_everything(
+    collector: Any, rate: float, expected: int
+) -> None:
+    assert sampled(collector, rate, 60) == expected
+
+
+def spooled(directory: Path) -> List[Dict[str, Any]]:
+    """The events waiting in the spool directory, oldest first."""
+    names = sorted(name for name in os.listdir(directory) if name.endswith(".json"))
+    return [json.loads((directory / name).read_text()) for name in names]
+
+
+def spool_while_unreachable(tmp_path: Path, count: int, **options: Any) -> List[str]:
+    """Report ``count`` events to a server that is down, with a spool; their ids."""
+    url = f"http://127.0.0.1:{free_port()}/ingest"
+    ez_pixel.init_pixel(KEY, url, spool_dir=str(tmp_path), **options)
+    try:
+        ids = [ez_pixel.report_pixel(f"while down {n:02d}") for n in range(count)]
+    finally:
+        ez_pixel.close_pixel(timeout=2)
+    assert None not in ids
+    return ids  # type: ignore[return-value]
+
+
+def test_the_spool_keeps_only_the_newest_spool_max_events(tmp_path: Path) -> None:
+    ids = spool_while_unreachable(tmp_path, 10, spool_max_events=3)
+    assert [event["event_id"] for event in spooled(tmp_path)] == ids[-3:]
+
+
+def test_the_spool_keeps_only_the_newest_within_spool_max_bytes(tmp_path: Path) -> None:
+    (tmp_path / "probe").mkdir()
+    spool_while_unreachable(tmp_path / "probe", 1)
+    (one,) = [p.stat().st_size for p in (tmp_path / "probe").iterdir()]
+    limit = int(3.5 * one)  # room for three events of this size
+    (tmp_path / "bounded").mkdir()
+    ids = spool_while_unreachable(tmp_path / "bounded", 10, spool_max_bytes=limit)
+    waiting = spooled(tmp_path / "bounded")
+    sizes = [p.stat().st_size for p in (tmp_path / "bounded").iterdir()]
+    assert len(waiting) == 3, (one, sizes)
+    assert 0 < len(waiting) < 10 and sum(sizes) <= limit
+    assert sum(sizes) + min(sizes) > limit  # nothing more would have fitted (same-size events)
+    assert [event["event_id"] for event in waiting] == ids[-len(waiting) :]
+
+
+def test_evicted_events_are_never_sent_and_the_rest_are_sent_first(
+    tmp_path: Path, collector: Any
+) -> None:
+    ids = spool_while_unreachable(tmp_path, 6, spool_max_events=2)
+    ez_pixel.init_pixel(KEY, collector.ingest_url, spool_dir=str(tmp_path))
+    try:
+        later = ez_pixel.report_pixel("after the outage")
+        assert ez_pixel.flush_pixel(10)
+    finally:
+        ez_pixel.close_pixel(timeout=1)
+    assert [event["event_id"] for event in collector.accepted()] == [*ids[-2:], later]
+    assert spooled(tmp_path) == []
