@@ -131,7 +131,7 @@ def test_a_real_chain_is_described_link_by_link(pixel: Any, collector: Any) -> N
             parse()
         except ValueError as bad_number:
             saved_number = bad_number
-            {}["price"]  # noqa: B018  (a KeyError while handling it: __context__)
+            {}["price"]  # a KeyError while handling it: __context__
     except KeyError as missing:
         saved_missing = missing
         try:
@@ -146,15 +146,13 @@ def test_a_real_chain_is_described_link_by_link(pixel: Any, collector: Any) -> N
     ]
     for described, real in zip(causes, (saved_missing, saved_number)):
         assert described["file"] == "tests/test_guards.py"
-        assert {"line": described["line"], "fn": described["fn"].rsplit(".", 1)[-1]} == where(
-            real
-        )
+        assert {"line": described["line"], "fn": described["fn"].rsplit(".", 1)[-1]} == where(real)
 
 
 def test_raise_from_none_has_no_causes(pixel: Any, collector: Any) -> None:
     try:
         try:
-            {}["x"]  # noqa: B018
+            {}["x"]
         except KeyError:
             raise ValueError("clean") from None
     except ValueError as exc:
