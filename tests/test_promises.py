@@ -225,3 +225,52 @@ def test_a_flooding_error_is_dropped_before_anything_else_is_gathered(
     assert stats["queued"] <= 2  # a tenth of the queue, plus the one in flight
     reads_per_event = 2 if path == "logging" else 1  # the message's argument, the exception
     assert Counted.reads == reads_per_event * stats["queued"]  # dropped ones were never read
+
+
+def test_options_given_as_strings_as_dict_config_passes_them(closing: None) -> None:
+    with FaultServer([503, 503]) as server:
+        ez_pixel.init_pixel(
+            KEY,
+            server.ingest_url,
+            max_retries="1",
+            sample_rate="1.0",
+            scrub_keys="ssn, iban",
+            debug="0",
+            runtime="python-custom",
+        )
+        ez_pixel.report_pixel("lookup failed ssn=123-45-6789 iban=DE89370400440532013000")
+        ez_pixel.report_pixel("next")
+        assert ez_pixel.flush_pixel(10)
+        first, retry, second = server.bodies()
+    assert first["message"] == "lookup failed ssn=[Filtered] iban=[Filtered]"
+    assert retry["event_id"] == first["event_id"] and second["message"] == "next"
+    assert first["runtime"] == "python-custom"
+    assert ez_pixel.stats()["dropped"] == {"retries_exhausted": 1}
+
+
+def test_pixel_debug_in_the_environment_turns_debug_on(
+    closing: None, capfd: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("PIXEL_DEBUG", "1")
+    with FaultServer() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("say it")
+        assert ez_pixel.flush_pixel(10)
+    err = capfd.readouterr().err
+    assert "ez-pixel: sent" in err and "200" in err and KEY not in err
+
+
+def test_the_group_cap_refusal_is_not_retried_and_known_groups_still_go(
+    closing: None, capfd: Any
+) -> None:
+    body = b'{"error":"project fingerprint cap reached"}'
+    capped = b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+    with RawServer([(capped, False)]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("a new group")
+        ez_pixel.report_pixel("a known group")
+        assert ez_pixel.flush_pixel(10)
+        assert [b["message"] for b in server.bodies()] == ["a new group", "a known group"]
+    stats = ez_pixel.stats()
+    assert stats["dropped"] == {"rejected_429": 1} and stats["retried"] == 0 and stats["sent"] == 1
+    assert "cap of error groups" in capfd.readouterr().err
