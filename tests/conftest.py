@@ -5,7 +5,7 @@ from typing import Any, Dict, Iterator
 
 import pytest
 
-from ez_pixel.collector import Collector
+from ez_pixel.testing import RecordingCollector, capture_events
 
 
 def make_event(**overrides: Any) -> Dict[str, Any]:
@@ -36,13 +36,10 @@ def make_event(**overrides: Any) -> Dict[str, Any]:
 
 
 @pytest.fixture
-def collector() -> Iterator[Collector]:
-    """A started ``Collector(record=True)`` on 127.0.0.1 and a free port, stopped after."""
-    server = Collector(record=True).start()
-    try:
+def collector() -> Iterator[RecordingCollector]:
+    """A started recording collector on 127.0.0.1 and a free port, stopped after."""
+    with capture_events() as server:
         yield server
-    finally:
-        server.stop()
 
 
 from sdk_fixtures import events, pixel  # noqa: E402,F401  (SDK fixtures)

@@ -16,10 +16,10 @@ import pytest
 from conftest import make_event
 
 from ez_pixel.cli import main
-from ez_pixel.collector import Collector, WaitTimeout
+from ez_pixel.collector import Collector, ErrorStore
+from ez_pixel.collector.render import render_code_context
 from ez_pixel.contract import MAX_BODY_CHARS, PROJECT_KEY_RE
-from ez_pixel.render import render_code_context
-from ez_pixel.store import ErrorStore
+from ez_pixel.testing import RecordingCollector, WaitTimeout
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -79,7 +79,7 @@ def sized_event(size: int) -> bytes:
 # -- answers ---------------------------------------------------------------------------
 
 
-def test_valid_event_is_created(collector: Collector) -> None:
+def test_valid_event_is_created(collector: RecordingCollector) -> None:
     status, answer = post(collector, make_event())
     assert (status, answer) == (200, {"error_id": 1, "created": True, "recurred": False})
     group = collector.store.get_group(1)
@@ -89,7 +89,7 @@ def test_valid_event_is_created(collector: Collector) -> None:
     assert group["code_context"]["error_line"] == 42
 
 
-def test_same_fingerprint_bumps_and_keeps_newest(collector: Collector) -> None:
+def test_same_fingerprint_bumps_and_keeps_newest(collector: RecordingCollector) -> None:
     post(collector, make_event())
     newer = make_event(
         message="newer",
@@ -112,7 +112,7 @@ def test_same_fingerprint_bumps_and_keeps_newest(collector: Collector) -> None:
     assert group["last_seen_at"] >= group["first_seen_at"]
 
 
-def test_same_event_id_is_a_duplicate_without_bump(collector: Collector) -> None:
+def test_same_event_id_is_a_duplicate_without_bump(collector: RecordingCollector) -> None:
     event = make_event()
     post(collector, event)
     status, answer = post(collector, event)
@@ -121,7 +121,7 @@ def test_same_event_id_is_a_duplicate_without_bump(collector: Collector) -> None
     assert group is not None and group["occurrences"] == 1
 
 
-def test_duplicate_is_only_against_the_last_stored_event(collector: Collector) -> None:
+def test_duplicate_is_only_against_the_last_stored_event(collector: RecordingCollector) -> None:
     first, second = make_event(), make_event()
     for event in (first, second, first):
         post(collector, event)
@@ -129,7 +129,7 @@ def test_duplicate_is_only_against_the_last_stored_event(collector: Collector) -
     assert group is not None and group["occurrences"] == 3
 
 
-def test_fingerprints_are_per_project(collector: Collector) -> None:
+def test_fingerprints_are_per_project(collector: RecordingCollector) -> None:
     _, one = post(collector, make_event())
     _, other = post(collector, make_event(project_key="pk_live_other"))
     assert one["error_id"] != other["error_id"]
@@ -173,12 +173,14 @@ INVALID = [
 
 
 @pytest.mark.parametrize(("event", "error"), INVALID, ids=[error for _, error in INVALID])
-def test_invalid_fields_are_400(collector: Collector, event: Dict[str, Any], error: str) -> None:
+def test_invalid_fields_are_400(
+    collector: RecordingCollector, event: Dict[str, Any], error: str
+) -> None:
     assert post(collector, event) == (400, {"error": error})
     assert collector.store.list_groups() == []
 
 
-def test_limits_are_inclusive(collector: Collector) -> None:
+def test_limits_are_inclusive(collector: RecordingCollector) -> None:
     event = make_event(
         event_id="e" * 128,
         project_key="pk_test_" + "a" * 128,
@@ -196,11 +198,11 @@ def test_limits_are_inclusive(collector: Collector) -> None:
 @pytest.mark.parametrize(
     "body", [b"{nope", b"", b"[]", b'"text"', b"null", b'{"a": NaN}', b"\xff\xfe{}", b"[" * 5000]
 )
-def test_bad_json_is_400(collector: Collector, body: bytes) -> None:
+def test_bad_json_is_400(collector: RecordingCollector, body: bytes) -> None:
     assert post(collector, body) == (400, {"error": "invalid json"})
 
 
-def test_key_header_must_match_body(collector: Collector) -> None:
+def test_key_header_must_match_body(collector: RecordingCollector) -> None:
     mismatch = {"x-pixel-key": "pk_test_someone_else"}
     assert post(collector, make_event(), mismatch) == (400, {"error": "project_key mismatch"})
     assert post(collector, make_event(), {"x-pixel-key": "pk_test_abc123"})[0] == 200
@@ -214,31 +216,33 @@ def test_unknown_key_is_401_when_keys_are_given() -> None:
         assert post(server, make_event(project_key=project["key"]))[0] == 200
 
 
-def test_body_of_exactly_the_cap_is_accepted(collector: Collector) -> None:
+def test_body_of_exactly_the_cap_is_accepted(collector: RecordingCollector) -> None:
     assert post(collector, sized_event(MAX_BODY_CHARS))[0] == 200
 
 
-def test_body_over_the_cap_is_413(collector: Collector) -> None:
+def test_body_over_the_cap_is_413(collector: RecordingCollector) -> None:
     assert post(collector, sized_event(MAX_BODY_CHARS + 1)) == (413, {"error": "payload too large"})
     assert collector.received[-1][:2] == (413, None)
     assert collector.store.list_groups() == []
 
 
-def test_oversize_is_refused_from_content_length_before_the_body(collector: Collector) -> None:
+def test_oversize_is_refused_from_content_length_before_the_body(
+    collector: RecordingCollector,
+) -> None:
     headers = b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: 100000000\r\n\r\n"
     answer = raw_exchange(collector, headers)  # no body sent: must answer and close anyway
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert answer.endswith(b'{"error": "payload too large"}')
 
 
-def test_expect_continue_oversize_is_refused(collector: Collector) -> None:
+def test_expect_continue_oversize_is_refused(collector: RecordingCollector) -> None:
     request = (
         b"POST /ingest HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 70000\r\n\r\n"
     )
     assert raw_exchange(collector, request).startswith(b"HTTP/1.1 413 ")
 
 
-def test_missing_or_bad_content_length(collector: Collector) -> None:
+def test_missing_or_bad_content_length(collector: RecordingCollector) -> None:
     missing = raw_exchange(
         collector, b"POST /ingest HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
     )
@@ -259,7 +263,7 @@ def test_fingerprint_cap_is_429_for_new_fingerprints_only() -> None:
         assert post(server, make_event(fingerprint="c", project_key="pk_test_other"))[0] == 200
 
 
-def test_resolved_group_recurs_and_reopens(collector: Collector) -> None:
+def test_resolved_group_recurs_and_reopens(collector: RecordingCollector) -> None:
     post(collector, make_event())
     assert collector.store.resolve(1)
     assert collector.store.get_group(1)["resolved"] is True  # type: ignore[index]
@@ -272,7 +276,7 @@ def test_resolved_group_recurs_and_reopens(collector: Collector) -> None:
     assert collector.store.resolve(99) is False
 
 
-def test_resolve_endpoint(collector: Collector) -> None:
+def test_resolve_endpoint(collector: RecordingCollector) -> None:
     post(collector, make_event())
     status, answer, _ = call(collector, "POST", "/api/errors/1/resolve", b"")
     assert (status, answer) == (200, {"error_id": 1, "resolved": True})
@@ -283,7 +287,7 @@ def test_resolve_endpoint(collector: Collector) -> None:
 # -- read API and routing --------------------------------------------------------------
 
 
-def test_list_errors_newest_first_with_filters(collector: Collector) -> None:
+def test_list_errors_newest_first_with_filters(collector: RecordingCollector) -> None:
     post(collector, make_event(fingerprint="first"))
     post(collector, make_event(fingerprint="second", project_key="pk_test_other"))
     post(collector, make_event(fingerprint="third"))
@@ -298,7 +302,7 @@ def test_list_errors_newest_first_with_filters(collector: Collector) -> None:
     assert call(collector, "GET", "/api/errors?limit=0")[:2] == (400, {"error": "invalid limit"})
 
 
-def test_get_one_error(collector: Collector) -> None:
+def test_get_one_error(collector: RecordingCollector) -> None:
     post(collector, make_event(context={"order": 7}))
     status, group, _ = call(collector, "GET", "/api/errors/1")
     assert status == 200
@@ -322,13 +326,15 @@ def test_get_one_error(collector: Collector) -> None:
         ("GET", "/nope", 404),
     ],
 )
-def test_routing_errors_are_json(collector: Collector, method: str, path: str, status: int) -> None:
+def test_routing_errors_are_json(
+    collector: RecordingCollector, method: str, path: str, status: int
+) -> None:
     got, answer, _ = call(collector, method, path, b"{}" if method != "GET" else None)
     assert got == status
     assert set(answer) == {"error"}
 
 
-def test_head_gets_405_without_body(collector: Collector) -> None:
+def test_head_gets_405_without_body(collector: RecordingCollector) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", collector.port, timeout=5)
     conn.request("HEAD", "/ingest")
     response = conn.getresponse()
@@ -337,14 +343,14 @@ def test_head_gets_405_without_body(collector: Collector) -> None:
 
 
 @pytest.mark.parametrize("line", [b"GARBAGE", b"POST /ingest HTTP/9.9", b"GET / HTTP/1.1 x"])
-def test_malformed_request_line_gets_json(collector: Collector, line: bytes) -> None:
+def test_malformed_request_line_gets_json(collector: RecordingCollector, line: bytes) -> None:
     answer = raw_exchange(collector, line + b"\r\n\r\n")
     assert answer.split(b" ")[1] in (b"400", b"505")
     assert b"content-type: application/json" in answer.lower()
     assert answer.endswith(b"}")
 
 
-def test_keep_alive_serves_many_requests_on_one_connection(collector: Collector) -> None:
+def test_keep_alive_serves_many_requests_on_one_connection(collector: RecordingCollector) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", collector.port, timeout=5)
     try:
         for _ in range(3):
@@ -357,7 +363,7 @@ def test_keep_alive_serves_many_requests_on_one_connection(collector: Collector)
         conn.close()
 
 
-def test_create_project(collector: Collector) -> None:
+def test_create_project(collector: RecordingCollector) -> None:
     status, project, _ = call(collector, "POST", "/api/projects", {"name": "shop"})
     assert status == 201
     assert set(project) == {"id", "key", "secret"}
@@ -374,7 +380,7 @@ def test_create_project(collector: Collector) -> None:
 # -- robustness ------------------------------------------------------------------------
 
 
-def test_slow_client_does_not_stall_others(collector: Collector) -> None:
+def test_slow_client_does_not_stall_others(collector: RecordingCollector) -> None:
     with socket.create_connection(("127.0.0.1", collector.port), timeout=5) as slow:
         slow.sendall(b"POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Le")
         started = time.monotonic()
@@ -390,7 +396,7 @@ def test_slow_client_is_dropped_after_the_timeout() -> None:
         assert slow.recv(1024) == b""  # closed by the server well before our 5 s timeout
 
 
-def test_concurrent_senders_are_all_stored(collector: Collector) -> None:
+def test_concurrent_senders_are_all_stored(collector: RecordingCollector) -> None:
     threads, per_thread, fingerprints = 8, 50, 4
     failures: List[Any] = []
 
@@ -431,7 +437,7 @@ def test_stop_closes_keep_alive_connections() -> None:
 # -- recording and echo ----------------------------------------------------------------
 
 
-def test_received_records_every_ingest(collector: Collector) -> None:
+def test_received_records_every_ingest(collector: RecordingCollector) -> None:
     good = make_event()
     post(collector, good, {"x-pixel-key": "pk_test_abc123", "user-agent": "ez-pixel-test/1"})
     post(collector, make_event(level="debug"))
@@ -448,7 +454,7 @@ def test_received_records_every_ingest(collector: Collector) -> None:
     assert collector.wait_for(1) == [good]
 
 
-def test_wait_for_predicate_and_timeout(collector: Collector) -> None:
+def test_wait_for_predicate_and_timeout(collector: RecordingCollector) -> None:
     sender = threading.Thread(target=post, args=(collector, make_event(message="late")))
     sender.start()
     bodies = collector.wait_for(lambda got: any(b["message"] == "late" for b in got), timeout=5)
@@ -504,7 +510,7 @@ def _seed(server: Collector) -> None:
     post(server, make_event(fingerprint="beef", type="KeyError", message="'k'\x1b[31m", stack=[]))
 
 
-def test_cli_errors_table(collector: Collector, capsys: Any) -> None:
+def test_cli_errors_table(collector: RecordingCollector, capsys: Any) -> None:
     _seed(collector)
     assert main(["errors", "--url", collector.url]) == 0
     out = capsys.readouterr().out
@@ -519,7 +525,7 @@ def test_cli_errors_table(collector: Collector, capsys: Any) -> None:
     assert capsys.readouterr().out.strip() == "No errors recorded."
 
 
-def test_cli_show(collector: Collector, capsys: Any) -> None:
+def test_cli_show(collector: RecordingCollector, capsys: Any) -> None:
     _seed(collector)
     assert main(["show", "1", "--url", collector.ingest_url]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -537,7 +543,7 @@ def test_cli_show(collector: Collector, capsys: Any) -> None:
     assert "\x1b" not in capsys.readouterr().out
 
 
-def test_cli_show_json_and_db(collector: Collector, capsys: Any, tmp_path: Any) -> None:
+def test_cli_show_json_and_db(collector: RecordingCollector, capsys: Any, tmp_path: Any) -> None:
     _seed(collector)
     assert main(["show", "1", "--url", collector.url, "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["fingerprint"] == "0123456789abcdef"
@@ -551,7 +557,7 @@ def test_cli_show_json_and_db(collector: Collector, capsys: Any, tmp_path: Any) 
     assert capsys.readouterr().out.startswith("ValueError: ")
 
 
-def test_cli_failures(collector: Collector, capsys: Any) -> None:
+def test_cli_failures(collector: RecordingCollector, capsys: Any) -> None:
     assert main(["show", "5", "--url", collector.url]) == 1
     assert capsys.readouterr().err.strip() == "ez-pixel: no error group with id 5"
     dead = Collector().start()
@@ -578,7 +584,7 @@ def _run_cli(*args: str, **kwargs: Any) -> "subprocess.Popen[str]":
     )
 
 
-def test_cli_as_a_subprocess(collector: Collector) -> None:
+def test_cli_as_a_subprocess(collector: RecordingCollector) -> None:
     _seed(collector)
     listing = _run_cli("errors", "--url", collector.url)
     out, err = listing.communicate(timeout=15)

@@ -22,17 +22,17 @@ from typing import Any, Dict, List, Tuple
 import pytest
 
 from ez_pixel.cli import main
+from ez_pixel.cli.install.containers import append_element
+from ez_pixel.cli.install.deps import Requirement, add_dependency, find_packaging
+from ez_pixel.cli.install.files import Project
+from ez_pixel.cli.install.keys import gitignore_ignores_env, read_env
+from ez_pixel.cli.install.tomlscan import TomlError, scan
+from helpers import KEY
 
 if sys.version_info >= (3, 11):
     import tomllib as toml_parser
 else:  # the test extra installs tomli there
     import tomli as toml_parser
-from ez_pixel.install.containers import append_element
-from ez_pixel.install.deps import Requirement, add_dependency, find_packaging
-from ez_pixel.install.files import Project
-from ez_pixel.install.keys import gitignore_ignores_env, read_env
-from ez_pixel.install.tomlscan import TomlError, scan
-from helpers import KEY
 
 FIXTURES = Path(__file__).parent / "install_fixtures"
 REQUIRED = os.environ.get("EZ_PIXEL_REQUIRE_FRAMEWORKS") == "1"

@@ -5,16 +5,20 @@ smallest correct integration, gets a project key (``--project-key``, the one
 ``PATH/.env`` already has, or a new one registered with the server), writes it
 to ``PATH/.env``, then sends a test event through the real SDK. Every edit is
 shown as a unified diff; ``--dry-run`` shows them and writes nothing. Running
-it again changes nothing. The pieces live in :mod:`ez_pixel.install`.
+it again changes nothing. The pieces live beside it in :mod:`ez_pixel.cli.install`.
 """
 
 import argparse
 import sys
 import urllib.parse
-from typing import TYPE_CHECKING, List, Optional, TextIO, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
-from .contract import PROJECT_KEY_RE
-from .install.deps import (
+from ez_pixel.contract import PROJECT_KEY_RE
+from ez_pixel.options import ENV_INGEST_URL, ENV_PROJECT_KEY
+
+from ..common import EXIT_USAGE, CliError
+from ..send_test import send_test_event
+from .deps import (
     PACKAGE,
     Packaging,
     Requirement,
@@ -22,9 +26,9 @@ from .install.deps import (
     find_packaging,
     normalize,
 )
-from .install.detect import KINDS, Candidate, Detection, Sources, detect
-from .install.files import Change, InstallError, Pending, Project, write_change
-from .install.keys import (
+from .detect import KINDS, Candidate, Detection, Sources, detect
+from .files import Change, InstallError, Pending, Project, write_change
+from .keys import (
     DEFAULT_INGEST_URL,
     ENV_FILE,
     env_change,
@@ -33,11 +37,11 @@ from .install.keys import (
     register_project,
     server_of,
 )
-from .install.wiring import Step, init_block, wire_django_logging, wire_init, wire_structlog
-from .options import ENV_INGEST_URL, ENV_PROJECT_KEY
+from .prompt import choose, confirm
+from .wiring import Step, init_block, wire_django_logging, wire_init, wire_structlog
 
 if TYPE_CHECKING:
-    from .cli import Subparsers
+    from ..common import Subparsers
 
 PLACEHOLDER_KEY = "<key from the server>"
 DESCRIPTION = """\
@@ -89,59 +93,6 @@ def register(subparsers: "Subparsers") -> None:
         "--yes", "-y", action="store_true", help="do not ask: take the most likely answers"
     )
     parser.set_defaults(run=run_install)
-
-
-# -- asking --------------------------------------------------------------------------
-
-
-def _ask(question: str, stdin: TextIO) -> Optional[str]:
-    """One answer from the terminal, or None at end of input."""
-    print(question, end="", flush=True)
-    line = stdin.readline()
-    return line.strip() if line else None
-
-
-def choose(detection: Detection, args: argparse.Namespace, stdin: TextIO) -> List[Candidate]:
-    """The kinds to wire: ``--kind``, the only one found, or a choice among several."""
-    from .cli import EXIT_USAGE, CliError
-
-    if args.kind:
-        found = {c.kind: c for c in detection.candidates}
-        missing = [kind for kind in args.kind if kind not in found]
-        if missing:
-            have = ", ".join(c.kind for c in detection.candidates) or "nothing"
-            raise CliError(f"--kind {missing[0]}: not found here (found: {have})", EXIT_USAGE)
-        return [found[kind] for kind in dict.fromkeys(args.kind)]
-    frameworks = detection.frameworks
-    if len(frameworks) <= 1:
-        return frameworks or detection.candidates[:1]
-    best = frameworks[0]
-    also = f"--kind {' --kind '.join(c.kind for c in frameworks)} wires all of them"
-    if args.yes or not stdin.isatty():
-        why = "--yes" if args.yes else "no terminal to ask"
-        print(f"Several kinds found; {why}: wiring {best.label}, the most likely ({also}).")
-        return [best]
-    print("Several kinds found. Which should ez-pixel wire?")
-    for number, candidate in enumerate(frameworks, 1):
-        print(f"  {number}) {candidate.label}")
-    print(f"  {len(frameworks) + 1}) all of them")
-    for _ in range(3):
-        answer = _ask(f"Choice [1-{len(frameworks) + 1}, default 1]: ", stdin)
-        if answer is None or answer == "":
-            break
-        if answer.isdigit() and 1 <= int(answer) <= len(frameworks) + 1:
-            number = int(answer)
-            return frameworks if number > len(frameworks) else [frameworks[number - 1]]
-        print(f"  please answer a number from 1 to {len(frameworks) + 1}")
-    print(f"Wiring {best.label}, the most likely.")
-    return [best]
-
-
-def _confirm(args: argparse.Namespace, stdin: TextIO) -> bool:
-    if args.yes or not stdin.isatty():
-        return True
-    answer = _ask("Apply these changes? [Y/n] ", stdin)
-    return answer is not None and answer.lower() in ("", "y", "yes")
 
 
 # -- planning ------------------------------------------------------------------------
@@ -213,8 +164,6 @@ def _describe_found(packaging: Packaging, detection: Detection, structlog: List[
 
 def _key_and_url(args: argparse.Namespace, project: Project) -> Tuple[Optional[str], str, str]:
     """``(key or None to register, ingest URL, where the key comes from)``."""
-    from .cli import EXIT_USAGE, CliError
-
     present = env_values(project)
     url = args.ingest_url or present.get(ENV_INGEST_URL) or DEFAULT_INGEST_URL
     parts = urllib.parse.urlsplit(url)
@@ -246,8 +195,6 @@ def _print_changes(changes: List[Change]) -> None:
 
 def run_install(args: argparse.Namespace) -> int:
     """Install ez-pixel into ``args.path``; 0 when done and verified, 1 when something is left."""
-    from .cli import EXIT_USAGE, CliError
-
     stdin = sys.stdin
     try:
         project = Project(args.path)
@@ -291,7 +238,7 @@ def run_install(args: argparse.Namespace) -> int:
     if dry:
         print(f"\nDry run: nothing was written; then a test event would be sent to {url}.")
         return 0
-    if changes and not _confirm(args, stdin):
+    if changes and not confirm(args, stdin):
         print("Nothing was changed.")
         return 1
     if key is None:
@@ -311,8 +258,6 @@ def _register(
     changes: List[Change],
     env_plan: Optional[Change],
 ) -> Tuple[str, List[Change]]:
-    from .cli import CliError
-
     name = packaging.project_name or project.root.name
     try:
         answer = register_project(server_of(url), name)
@@ -334,8 +279,6 @@ def _register(
 
 def _write(project: Project, changes: List[Change]) -> None:
     """Write every change; stop at the first failure, saying what was written before it."""
-    from .cli import CliError
-
     for done, change in enumerate(changes):
         try:
             write_change(project, change)
@@ -347,8 +290,6 @@ def _write(project: Project, changes: List[Change]) -> None:
 
 
 def _verify(key: str, url: str) -> bool:
-    from .cli_sendtest import send_test_event
-
     print(f"\nVerify: sending a test event to {url} through the SDK")
     try:
         ok, text = send_test_event(key, url)

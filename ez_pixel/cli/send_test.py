@@ -4,12 +4,15 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-from .client import Client
-from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
-from .retry import is_success
+# SDK names, imported from where they live today (the SDK is being restructured).
+from ez_pixel.client import Client
+from ez_pixel.options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
+from ez_pixel.retry import is_success
+
+from .common import CliError
 
 if TYPE_CHECKING:
-    from .cli import Subparsers
+    from .common import Subparsers
 
 
 class PixelSendTestError(Exception):
@@ -57,7 +60,7 @@ def prepare_test_event(options: Options) -> Tuple[bytes, str]:
 
 def post_test_event(options: Options, body: bytes) -> Tuple[int, str]:
     """POST ``body`` with the SDK's transport: ``(status, what happened)``, 0 if unreachable."""
-    from .transport import Transport
+    from ez_pixel.transport import Transport
 
     transport = Transport(options)
     try:
@@ -91,8 +94,6 @@ def send_test_event(
 
 def run_send_test(args: argparse.Namespace) -> int:
     """Send the test event; 0 when stored, 1 when refused or unreachable, 2 for bad input."""
-    from .cli import CliError
-
     try:
         options = make_options(args.project_key, args.ingest_url)
     except (ValueError, TypeError) as exc:

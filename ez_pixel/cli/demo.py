@@ -14,10 +14,14 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .options import ENV_INGEST_URL, ENV_PROJECT_KEY
+from ez_pixel.collector import Collector
+from ez_pixel.collector.render import render_group, render_table
+from ez_pixel.options import ENV_INGEST_URL, ENV_PROJECT_KEY
+
+from .common import CliError
 
 if TYPE_CHECKING:
-    from .cli import Subparsers
+    from .common import Subparsers
 
 DEMO_KEY = "pk_test_demo"
 #: Distinct bugs the example app has; the demo checks they all arrived.
@@ -37,8 +41,11 @@ def register(subparsers: "Subparsers") -> None:
 
 def demo_app() -> Path:
     """The example app: inside the installed package, or in the source checkout."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_examples" / "demo_app.py", here.parent / "examples" / "demo_app.py"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (
+        package / "_examples" / "demo_app.py",
+        package.parent / "examples" / "demo_app.py",
+    ):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError("demo_app.py is missing from this installation")
@@ -46,10 +53,6 @@ def demo_app() -> Path:
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo; 0 when every expected error group arrived."""
-    from .cli import CliError
-    from .collector import Collector
-    from .render import render_group, render_table
-
     with tempfile.TemporaryDirectory(prefix="ez-pixel-demo-") as project:
         app = Path(project) / "demo_app.py"
         shutil.copy(demo_app(), app)

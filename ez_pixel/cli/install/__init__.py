@@ -11,8 +11,9 @@ One module per concern:
 - :mod:`.detect`: what kind of project it is (Django, Flask, FastAPI, Celery,
   plain) and why;
 - :mod:`.wiring`: the code inserted for each kind, and for structlog;
-- :mod:`.keys`: registering the project, ``.env`` and ``.gitignore``.
+- :mod:`.keys`: registering the project, ``.env`` and ``.gitignore``;
+- :mod:`.command`: the ``install`` command, which puts them together.
 
-``ez_pixel/cli_install.py`` puts them together. Nothing here imports a
-third-party package: the installer runs in any environment ez-pixel runs in.
+Nothing here imports a third-party package: the installer runs in any
+environment ez-pixel runs in.
 """
