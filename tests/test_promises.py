@@ -4,6 +4,7 @@ import json
 import logging
 import math
 import os
+import threading
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -274,3 +275,19 @@ def test_the_group_cap_refusal_is_not_retried_and_known_groups_still_go(
     stats = ez_pixel.stats()
     assert stats["dropped"] == {"rejected_429": 1} and stats["retried"] == 0 and stats["sent"] == 1
     assert "cap of error groups" in capfd.readouterr().err
+
+
+def test_init_starts_a_daemon_worker_and_nothing_touches_the_network_before_an_error(
+    closing: None,
+) -> None:
+    with FaultServer() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        workers = [t for t in threading.enumerate() if t.name == "ez-pixel-worker"]
+        assert len(workers) == 1 and workers[0].daemon
+        ez_pixel.flush_pixel(1)
+        assert server.connections == 0
+        for number in range(5):
+            ez_pixel.report_pixel(f"error {number}")
+        assert ez_pixel.flush_pixel(10)
+        assert [body["message"] for body in server.bodies()] == [f"error {n}" for n in range(5)]
+        assert server.connections == 1  # one kept-alive connection, events in order
