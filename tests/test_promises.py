@@ -5,6 +5,7 @@ import logging
 import math
 import os
 import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -291,3 +292,78 @@ def test_init_starts_a_daemon_worker_and_nothing_touches_the_network_before_an_e
         assert ez_pixel.flush_pixel(10)
         assert [body["message"] for body in server.bodies()] == [f"error {n}" for n in range(5)]
         assert server.connections == 1  # one kept-alive connection, events in order
+
+
+SECRETS = [
+    ("Password=hunter2", "hunter2"),
+    ("passwd: hunter3", "hunter3"),
+    ("db_pwd=hunter4", "hunter4"),
+    ('{"client_secret": "s3cr3t-value"}', "s3cr3t-value"),
+    ("X-Auth-Token=tok_abcdef", "tok_abcdef"),
+    ("api_key=ak_123456", "ak_123456"),
+    ("APIKEY: ak_654321", "ak_654321"),
+    ("aws_access_key=abcdefgh1", "abcdefgh1"),
+    ("private_key='pk-material'", "pk-material"),
+    ("Authorization: Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+    ("cookie=sessionid42", "sessionid42"),
+    ("SESSION=abc-session-9", "abc-session-9"),
+    ("credential=cred-7", "cred-7"),
+    ("SENTRY_DSN=https://k@o1.ingest.example/5", "k@o1.ingest.example"),
+    ("sent Bearer abcdefghijklmnop123 upstream", "abcdefghijklmnop123"),
+    ("-----BEGIN PRIVATE KEY-----\nMIIBVgIBADANBg\n-----END PRIVATE KEY-----", "MIIBVgIBADANBg"),
+    ("id AKIAIOSFODNN7EXAMPLE used", "AKIAIOSFODNN7EXAMPLE"),
+    ("key rk_live_51HabcdefGHIJ used", "rk_live_51HabcdefGHIJ"),
+    ("gh ghp_abcdefghijklmnopqrstuvwxyz0123456789 used", "ghp_abcdefghijklmnopqrstuvwxyz0123"),
+    ("slack xoxb-123456789012-abcdefghij used", "xoxb-123456789012"),
+    (
+        "jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0."
+        "dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+        "eyJhbGciOiJIUzI1NiJ9",
+    ),
+    ("connect postgres://app:pa55word@db.internal/shop failed", "pa55word"),
+]
+
+
+@pytest.mark.parametrize("text, secret", SECRETS)
+def test_each_documented_secret_shape_is_filtered(
+    pixel: Any, events: Any, text: str, secret: str
+) -> None:
+    pixel()
+    logging.getLogger("tests.promises.secrets").error("before %s after", text)
+    (event,) = events(1)
+    assert secret not in event["message"] and "[Filtered]" in event["message"]
+    assert event["message"].startswith("before ") and event["message"].endswith(" after")
+
+
+class RawBodies(BaseHTTPRequestHandler):
+    """Records each request body as bytes and answers 200."""
+
+    protocol_version = "HTTP/1.1"
+    bodies: List[bytes] = []
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        RawBodies.bodies.append(self.rfile.read(int(self.headers["content-length"])))
+        self.send_response(200)
+        self.send_header("content-length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+
+def test_the_json_body_is_ascii(closing: None) -> None:
+    RawBodies.bodies = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), RawBodies)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ez_pixel.init_pixel(KEY, f"http://127.0.0.1:{server.server_address[1]}/ingest")
+        ez_pixel.report_pixel("naïve café \U0001f600 \udcff")
+        assert ez_pixel.flush_pixel(10)
+    finally:
+        server.shutdown()
+        server.server_close()
+    (body,) = RawBodies.bodies
+    assert body.isascii()
+    message = json.loads(body)["message"]
+    assert message.startswith("naïve café \U0001f600 ") and message.endswith("\ufffd")
