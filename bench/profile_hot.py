@@ -138,9 +138,9 @@ def worker_report(url: str, events: int = 1000) -> Dict[str, Any]:
     reports an error instead of failing when they change.
     """
     try:
+        from ez_pixel._delivery.transport import Transport
         from ez_pixel.client import Client
         from ez_pixel.options import make_options
-        from ez_pixel.transport import Transport
 
         client = Client(make_options("pk_test_bench", url + "/ingest"))
         try:

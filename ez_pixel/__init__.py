@@ -12,7 +12,7 @@ Quick start::
 """
 
 from ._version import __version__
-from .api import close_pixel, flush_pixel, init_pixel, report_pixel, stats
+from .api import close_pixel, flush_pixel, ignore_logger, init_pixel, report_pixel, stats
 from .client import Client
 from .handler import PixelHandler
 
@@ -39,6 +39,7 @@ __all__ = [
     "__version__",
     "close_pixel",
     "flush_pixel",
+    "ignore_logger",
     "init_pixel",
     "report_pixel",
     "stats",

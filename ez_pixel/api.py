@@ -1,16 +1,18 @@
-"""The module-level API: ``init_pixel``, ``report_pixel``, ``flush_pixel``, ``close_pixel``."""
+"""The module-level API: ``init_pixel``, ``report_pixel``, ``flush_pixel``, ``close_pixel``,
+``stats`` and ``ignore_logger``."""
 
 import sys
 import threading
 from typing import Any, Dict, Optional
 
-from .capture import safe_str
+from ._capture import records
+from ._process.hooks import Hooks
+from ._process.integrations import Integrations
+from ._process.rootlog import RootAttachment
+from ._text import text_of
 from .client import Client, active_client, current_client, set_active
 from .contract import LEVELS
-from .hooks import Hooks
-from .integrations import Integrations
 from .options import make_options
-from .rootlog import RootAttachment
 
 _lock = threading.Lock()
 _hooks: Optional[Hooks] = None
@@ -32,7 +34,7 @@ def init_pixel(
     ``threading.excepthook`` (``error``), an exit flush bounded by
     ``shutdown_timeout``, and a :class:`PixelHandler` on the root logger at
     ERROR unless one is there already (without changing what the app prints:
-    see :mod:`ez_pixel.rootlog`). Nothing touches the network until the first
+    see :mod:`ez_pixel._process.rootlog`). Nothing touches the network until the first
     error.
 
     Raises ``ValueError`` for a malformed key or URL, ``TypeError`` for an
@@ -44,6 +46,7 @@ def init_pixel(
         if active_client() is not None:
             raise RuntimeError("ez-pixel is already initialized; call close_pixel() first")
         client = Client(make_options(project_key, ingest_url, runtime=runtime, **options))
+        client.start()
         _hooks = Hooks(client)
         _root = RootAttachment()
         _integrations = Integrations(_root.handler)
@@ -62,7 +65,7 @@ def report_pixel(
     anything else raises ``ValueError``.
     """
     if not isinstance(level, str) or level not in LEVELS:
-        shown = safe_str(level, 50)
+        shown = text_of(level, 50)
         raise ValueError(f"ez-pixel: level must be one of {', '.join(LEVELS)}, not {shown!r}")
     client = current_client()
     if client is None:
@@ -73,7 +76,7 @@ def report_pixel(
             error, level, message=message, manual=True, call_site=call_site
         )
     return client.capture_message(
-        message, level, call_site=call_site, group=safe_str(message, 200), manual=True
+        message, level, call_site=call_site, group=text_of(message, 200), manual=True
     )
 
 
@@ -118,3 +121,16 @@ def stats() -> Dict[str, object]:
     """
     client = current_client()
     return client.stats() if client is not None else {}
+
+
+def ignore_logger(name: str) -> None:
+    """Never report records of the logger called exactly ``name``, nor of its children.
+
+    ``ignore_logger("noisy.lib")`` silences ``noisy.lib`` and ``noisy.lib.http``
+    but not ``noisy.library`` or ``noisy``: names match exactly, never as a
+    prefix. It applies to every :class:`~ez_pixel.PixelHandler` and
+    :class:`~ez_pixel.structlog.PixelProcessor` in the process, from the next
+    record on, and lasts for the life of the process. ez-pixel's own loggers
+    (``ez_pixel``) and ``urllib3`` are always ignored.
+    """
+    records.ignore_logger(name)

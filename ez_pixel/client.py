@@ -6,52 +6,48 @@ Every public method swallows its own failures and counts them in
 
 import os
 import threading
+from functools import partial
 from types import FrameType, TracebackType
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional
 
+from ._capture.capture import exception_capture, innermost_key, message_capture
+from ._capture.records import first_report
+from ._delivery.job import Job
+from ._delivery.worker import Worker
+from ._event.prepare import Preparer
+from ._event.snapshot import Capture
+from ._guard import Swallow
 from ._stderr import say
-from .capture import (
-    Capture,
-    RawFrame,
-    causes_of,
-    combine_message,
-    frames_from_frame,
-    frames_from_traceback,
-    group_summary,
-    safe_str,
-    type_name,
-)
 from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
-from .worker import Drop, Worker, signature, stats_of
-
-#: Attribute set on an exception once it has been reported, so that a second
-#: path (excepthook after logger.exception, structlog plus logging) skips it.
-_REPORTED = "__ez_pixel_reported__"
-#: The type of events made from a log record or message without an exception.
-MESSAGE_TYPE = "LogMessage"
-#: The type of a manual report without an exception.
-MANUAL_TYPE = "ManualReport"
-
-
-def first_report(exc: BaseException) -> bool:
-    """Mark ``exc`` as reported; False if it already was."""
-    try:
-        if getattr(exc, _REPORTED, False):
-            return False
-        setattr(exc, _REPORTED, True)
-    except Exception:
-        pass  # an exception that refuses attributes is reported every time
-    return True
 
 
 class Client:
-    """Owns one project's options, event builder and delivery worker."""
+    """Owns one project's options, event preparer and delivery worker.
+
+    Making one has no side effects; :meth:`start` starts its worker thread
+    (``init_pixel`` does), or the first event does.
+    """
 
     def __init__(self, options: Options) -> None:
         self.options = options
-        self.worker = Worker(options, self.prepare)
-        self._builder: Any = None
+        self._preparer: Optional[Preparer] = None
+        self.worker = Worker(options, on_start=self._warm_up)
+        self._preparer = Preparer(options, self.worker.count, self.worker.warn_once)
+        #: Swallows a failure and counts it in ``internal_errors``: ``with client.guard: ...``.
+        self.guard = Swallow(self.worker.count)
+
+    def _warm_up(self) -> None:
+        if self._preparer is not None:
+            self._preparer.warm_up()
+
+    def start(self) -> "Client":
+        """Start the delivery thread now, so it is ready before the first error."""
         self.worker.start()
+        return self
+
+    def count(self, name: str) -> None:
+        """Add one to counter ``name`` (e.g. ``internal_errors``) from any thread."""
+        self.worker.count(name)
 
     def capture_exception(
         self,
@@ -69,20 +65,21 @@ class Client:
         ``tb`` defaults to the exception's own traceback; an exception that was
         never raised has none, and then ``call_site`` gives the stack.
         """
-        try:
+        with self.guard:
             if not first_report(exc):
                 return None
-            frames, omitted = _frames_of(exc, tb, call_site)
-            name = type_name(exc)
-            flood_key = signature(name, frames)
-            if not self.worker.admits(flood_key):  # a flood: skip the rest of the capture
-                return None
-            capture = _exception_capture(exc, level, name, frames, omitted, message, manual, extra)
-            capture.flood_key = flood_key
-            return self._submit(capture)
-        except Exception:
-            self.worker.count("internal_errors")
-            return None
+            capture = exception_capture(
+                exc,
+                level,
+                tb=tb,
+                message=message,
+                manual=manual,
+                call_site=call_site,
+                extra=extra,
+                admit=self.worker.admits,
+            )
+            return None if capture is None else self._submit(capture)
+        return None
 
     def flooded(self, exc: BaseException, tb: Optional[TracebackType] = None) -> bool:
         """True, and counted as a drop, when ``exc`` would be dropped as a flood now.
@@ -91,17 +88,10 @@ class Client:
         frames: only the type and the innermost frame are looked at. An
         exception it lets through still goes through :meth:`capture_exception`.
         """
-        try:
-            if tb is None:
-                tb = exc.__traceback__
-            if tb is None:
-                return False
-            while tb.tb_next is not None:
-                tb = tb.tb_next
-            innermost: RawFrame = (tb.tb_frame.f_code, tb.tb_lineno or 0, 0, None)
-            return not self.worker.admits(signature(type_name(exc), [innermost]))
-        except Exception:
-            return False
+        with self.guard:
+            key = innermost_key(exc, tb)
+            return key is not None and not self.worker.admits(key)
+        return False
 
     @staticmethod
     def exception_capture(
@@ -115,10 +105,11 @@ class Client:
         extra: Optional[Dict[str, Any]] = None,
     ) -> Capture:
         """What the caller's thread records of ``exc`` (see :meth:`capture_exception`)."""
-        frames, omitted = _frames_of(exc, tb, call_site)
-        return _exception_capture(
-            exc, level, type_name(exc), frames, omitted, message, manual, extra
+        capture = exception_capture(
+            exc, level, tb=tb, message=message, manual=manual, call_site=call_site, extra=extra
         )
+        assert capture is not None  # refused only by an ``admit`` gate
+        return capture
 
     def capture_message(
         self,
@@ -135,22 +126,12 @@ class Client:
         Events group by ``group`` (e.g. logger name and message template) plus
         the call site, so values formatted into the message do not split them.
         """
-        try:
-            frames, omitted = frames_from_frame(call_site)
-            capture = Capture(
-                level,
-                MANUAL_TYPE if manual else MESSAGE_TYPE,
-                safe_str(message),
-                frames,
-                omitted=omitted,
-                manual=manual,
-                group=group,
-                extra=extra,
+        with self.guard:
+            capture = message_capture(
+                message, level, call_site=call_site, group=group, manual=manual, extra=extra
             )
             return self._submit(capture)
-        except Exception:
-            self.worker.count("internal_errors")
-            return None
+        return None
 
     def _submit(self, capture: Capture) -> Optional[str]:
         rate = self.options.sample_rate
@@ -164,109 +145,53 @@ class Client:
             import uuid
 
             capture.event_id = str(uuid.uuid4())
-        if self.worker.submit(capture):
+        assert self._preparer is not None
+        # The worker gets the flood key the capture stage computed and the event
+        # stage's function that turns this capture into a body on its thread.
+        job = Job(capture.flood_key, capture.type_name, partial(self._preparer.body, capture))
+        if self.worker.submit(job):
             return capture.event_id or ""
         return None
 
     def prepare(self, capture: Capture) -> Optional[bytes]:
-        """Worker side: the capture as a request body within the server's limits.
+        """The capture as a request body, built here and now (``ez-pixel send-test``).
 
-        Raises :class:`~ez_pixel.worker.Drop` when ``before_send`` drops the
-        event, raises, or returns something the server would reject.
+        Raises :class:`~ez_pixel._delivery.job.Drop` when ``before_send`` drops it.
         """
-        from . import event
-
-        if self._builder is None:
-            self._builder = event.EventBuilder(self.options)
-        try:
-            built = self._builder.build(capture)
-        except Exception:
-            self.worker.count("internal_errors")
-            built = event.minimal(capture, self.options)
-        if self.options.before_send is not None:
-            built = self._before_send(built)
-        return event.encode(built)
-
-    def _before_send(self, built: Dict[str, Any]) -> Dict[str, Any]:
-        from .contract import validate_event
-
-        hook = self.options.before_send
-        try:
-            if isinstance(hook, str):
-                hook = _resolve(hook)
-            result = hook(built)  # type: ignore[misc]
-        except Exception as exc:
-            self.worker.warn_once(-1, f"before_send raised {exc!r}; that event is dropped")
-            raise Drop("before_send_error") from None
-        if result is None:
-            raise Drop("before_send")
-        problem = validate_event(result)
-        if problem is not None:
-            self.worker.warn_once(-1, f"before_send returned an event with {problem}")
-            raise Drop("before_send_invalid")
-        return result  # type: ignore[no-any-return]
+        assert self._preparer is not None
+        return self._preparer.body(capture)
 
     def flush(self, timeout: Optional[float] = None) -> bool:
         """Wait for queued events; True when none are left."""
-        try:
+        with self.guard:
             return self.worker.flush(timeout)
-        except Exception:
-            return False
+        return False
 
     def close(self, timeout: Optional[float] = None) -> int:
         """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop."""
-        try:
+        with self.guard:
             return self.worker.close(timeout)
-        except Exception:
-            return 0
+        return 0
 
     def stats(self) -> Dict[str, object]:
         """Delivery counters: queued, sent, retried, dropped by reason, pending."""
-        return stats_of(self.worker)
+        return stats_of(self.worker.counts, self.worker.pending)
 
 
-def _frames_of(
-    exc: BaseException, tb: Optional[TracebackType], call_site: Optional[FrameType]
-) -> Tuple[List[RawFrame], int]:
-    if tb is None:
-        tb = getattr(exc, "__traceback__", None)
-    if tb is not None:
-        return frames_from_traceback(tb)
-    return frames_from_frame(call_site)
-
-
-def _exception_capture(
-    exc: BaseException,
-    level: str,
-    name: str,
-    frames: List[RawFrame],
-    omitted: int,
-    message: Optional[str],
-    manual: bool,
-    extra: Optional[Dict[str, Any]],
-) -> Capture:
-    text = safe_str(exc)
-    members = group_summary(exc)
-    if members:
-        text = f"{text} [{members}]"
-    return Capture(
-        level,
-        name,
-        combine_message(message, text),
-        frames,
-        omitted=omitted,
-        manual=manual,
-        extra=extra,
-        causes=causes_of(exc),
-    )
-
-
-def _resolve(path: str) -> Any:
-    """``"package.module:function"`` (or dotted) to the object it names."""
-    import importlib
-
-    module, _, name = path.partition(":") if ":" in path else path.rpartition(".")
-    return getattr(importlib.import_module(module), name)
+def stats_of(counts: Dict[str, int], pending: int) -> Dict[str, object]:
+    """Counters as a plain dict: queued, sent, retried, dropped by reason, spooled, replayed."""
+    counts = dict(counts)
+    dropped = {k[len("dropped_") :]: v for k, v in counts.items() if k.startswith("dropped_")}
+    return {
+        "queued": counts.get("queued", 0),
+        "sent": counts.get("sent", 0),
+        "retried": counts.get("retried", 0),
+        "dropped": dropped,
+        "spooled": counts.get("spooled", 0),
+        "replayed": counts.get("replayed", 0),
+        "internal_errors": counts.get("internal_errors", 0),
+        "pending": pending,
+    }
 
 
 _state_lock = threading.Lock()
@@ -296,8 +221,8 @@ def env_client() -> Optional[Client]:
     with _state_lock:
         if _from_env is None:
             try:
-                _from_env = Client(make_options())
-            except (ValueError, TypeError) as exc:
+                _from_env = Client(make_options()).start()
+            except Exception as exc:  # a malformed key or URL (ValueError, TypeError) above all
                 say(f"{exc}; events are not reported")
                 _env_broken = True
                 return None

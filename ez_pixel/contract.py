@@ -6,7 +6,9 @@ server does. Keeping both on one module means they cannot drift apart.
 """
 
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
+
+from .types import WireEvent
 
 #: Largest accepted request body, in characters of (ASCII-only) JSON text.
 MAX_BODY_CHARS = 65_536
@@ -16,20 +18,9 @@ MAX_MESSAGE_CHARS = 4_096
 MAX_RUNTIME_CHARS = 64
 MAX_OCCURRED_AT_CHARS = 64
 
-#: The fields every event has; the server ignores any others (still counted in the cap).
-FIELDS = (
-    "event_id",
-    "project_key",
-    "fingerprint",
-    "type",
-    "message",
-    "stack",
-    "code_context",
-    "runtime",
-    "manual_report",
-    "level",
-    "occurred_at",
-)
+#: The fields every event has, in wire order (the ``WireEvent`` type names them
+#: once); the server ignores any others (still counted in the cap).
+FIELDS: Tuple[str, ...] = tuple(WireEvent.__annotations__)
 
 #: Levels the server accepts; anything else is a 400.
 LEVELS = ("error", "warning", "fatal")

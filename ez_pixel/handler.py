@@ -2,34 +2,14 @@
 
 import logging
 import sys
-import threading
-import weakref
 from typing import Any, Dict, Optional, Union
 
-from .capture import find_caller
+from ._capture.capture import find_caller
+from ._capture.frameworks import is_client_error, request_of
+from ._capture.records import is_ignored, level_name, seen_before
+from ._guard import sdk_thread
 from .client import Client, current_client
-from .frameworks import is_client_error, request_of
 from .options import make_options
-from .worker import sdk_thread
-
-#: Loggers whose records never become events: ours, and the HTTP library the
-#: worker uses, so that delivery trouble cannot feed on itself.
-IGNORED_LOGGERS = ("ez_pixel", "urllib3")
-
-#: The last message record reported on this thread: a record propagating to a
-#: second PixelHandler (say on "django" and on the root) is reported once.
-_last_record = threading.local()
-
-
-def level_name(levelno: int) -> Optional[str]:
-    """The server's level for a logging level; None below WARNING."""
-    if levelno >= logging.CRITICAL:
-        return "fatal"
-    if levelno >= logging.ERROR:
-        return "error"
-    if levelno >= logging.WARNING:
-        return "warning"
-    return None
 
 
 def _record_message(record: logging.LogRecord) -> str:
@@ -50,18 +30,19 @@ def _template(record: logging.LogRecord) -> str:
 
 
 def _structlog_view(record: logging.LogRecord) -> Any:
-    """How ``ez_pixel.structlog`` reads a record structlog made; None for the rest."""
+    """How a record structlog made should be reported; None for the rest."""
     if "structlog" not in sys.modules:  # no structlog, no structlog records
         return None
-    try:
-        from .structlog import record_view
-    except ImportError:
-        return None
+    from ._capture.structlog_view import record_view
+
     return record_view(record)
 
 
 class PixelHandler(logging.Handler):
     """Turns log records at WARNING and above into ez-pixel events.
+
+    Records of the ``ez_pixel`` and ``urllib3`` loggers and their children
+    (and of loggers named to :func:`ez_pixel.ignore_logger`) are never reported.
 
     ``CRITICAL`` records become ``fatal`` events, ``ERROR`` ``error`` and
     ``WARNING`` ``warning``; the default level sends ERROR and above. A record
@@ -87,6 +68,7 @@ class PixelHandler(logging.Handler):
         self._own: Optional[Client] = None
         if project_key or ingest_url or options:
             self._own = Client(make_options(project_key, ingest_url, **options))
+            self._own.start()
 
     @property
     def client(self) -> Optional[Client]:
@@ -102,18 +84,18 @@ class PixelHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         """Queue ``record`` as an event; never raises, never blocks on the network."""
-        if getattr(sdk_thread, "active", False) or record.name.startswith(IGNORED_LOGGERS):
+        if getattr(sdk_thread, "active", False) or is_ignored(record.name):
             return
         level = level_name(record.levelno)
         if level is None:
             return
+        client = self._own or current_client()
+        if client is None:
+            return
+        sdk_thread.active = True
         try:
-            sdk_thread.active = True
-            client = self.client
-            if client is not None:
+            with client.guard:
                 self._report(client, record, level)
-        except Exception:
-            pass
         finally:
             sdk_thread.active = False
 
@@ -144,10 +126,8 @@ class PixelHandler(logging.Handler):
                 extra=extra,
             )
             return
-        seen = getattr(_last_record, "ref", None)
-        if seen is not None and seen() is record:
+        if seen_before(record):
             return
-        _last_record.ref = weakref.ref(record)
         client.capture_message(
             message,
             level,

@@ -1,4 +1,8 @@
-"""Names of the wire format, kept importable for code written against ez-pixel 0.1.0."""
+"""The wire format's types: the one place the event's fields are written down.
+
+:data:`ez_pixel.contract.FIELDS` is computed from :class:`WireEvent`. The names
+stay importable from ``ez_pixel`` for code written against ez-pixel 0.1.0.
+"""
 
 from typing import List, Literal, Optional, TypedDict
 

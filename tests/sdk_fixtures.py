@@ -34,3 +34,10 @@ def events(collector: Any) -> Callable[..., list]:  # type: ignore[type-arg]
         return collector.wait_for(count, timeout)
 
     return wait
+
+
+@pytest.fixture
+def closing() -> Iterator[None]:
+    """Closes whatever ``init_pixel`` a test made, after it."""
+    yield
+    ez_pixel.close_pixel(timeout=1)

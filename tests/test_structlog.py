@@ -13,9 +13,9 @@ import structlog
 from structlog.stdlib import ProcessorFormatter
 
 import ez_pixel
+from ez_pixel._guard import sdk_thread
 from ez_pixel.options import make_options
 from ez_pixel.structlog import PixelProcessor
-from ez_pixel.worker import sdk_thread
 from helpers import KEY, assert_valid, run_script
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "structlog_app.py"
@@ -378,6 +378,19 @@ def test_ignore_loggers(pixel: Any, events: Any, collector: Any) -> None:
     log.bind(logger="noisyneighbour").error("not a child of noisy")
     (event,) = exactly(events, collector, 1)
     assert event["message"] == "not a child of noisy"
+
+
+def test_ignore_logger_applies_to_the_processor_too(
+    pixel: Any, events: Any, collector: Any
+) -> None:
+    pixel()
+    ez_pixel.ignore_logger("structlog.noisy")
+    log = pure(io.StringIO())
+    log.bind(logger="structlog.noisy").error("ignored")
+    log.bind(logger="structlog.noisy.child").error("ignored too")
+    log.bind(logger="structlog.noisy_neighbour").error("reported")
+    (event,) = exactly(events, collector, 1)
+    assert event["message"] == "reported"
 
 
 def test_own_client_and_no_client(collector: Any) -> None:

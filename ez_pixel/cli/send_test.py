@@ -4,10 +4,9 @@ import argparse
 import json
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-# SDK names, imported from where they live today (the SDK is being restructured).
+from ez_pixel._delivery.retry import is_success
 from ez_pixel.client import Client
 from ez_pixel.options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
-from ez_pixel.retry import is_success
 
 from .common import CliError
 
@@ -60,7 +59,7 @@ def prepare_test_event(options: Options) -> Tuple[bytes, str]:
 
 def post_test_event(options: Options, body: bytes) -> Tuple[int, str]:
     """POST ``body`` with the SDK's transport: ``(status, what happened)``, 0 if unreachable."""
-    from ez_pixel.transport import Transport
+    from ez_pixel._delivery.transport import Transport
 
     transport = Transport(options)
     try:

@@ -10,8 +10,8 @@ import time
 from typing import Any
 
 import ez_pixel
-from faults import FaultServer
 from helpers import KEY, assert_valid
+from servers import FaultServer
 
 
 def test_example_reports_the_unretrieved_task_and_the_callback(fw: Any, collector: Any) -> None:

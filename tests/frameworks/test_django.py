@@ -13,7 +13,7 @@ import pytest
 
 pytest.importorskip("django")
 
-from ez_pixel.frameworks import is_client_error, request_of
+from ez_pixel._capture.frameworks import is_client_error, request_of
 from helpers import assert_valid
 
 # Serves shop.wsgi.application, sends the requests given in argv, prints the statuses.

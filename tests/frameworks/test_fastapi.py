@@ -18,8 +18,8 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
 import ez_pixel
-from faults import FaultServer, free_port
 from helpers import KEY, assert_valid
+from servers import FaultServer, free_port
 
 
 @pytest.mark.parametrize("launch", ["uvicorn fastapi_app:app", "python fastapi_app.py"])

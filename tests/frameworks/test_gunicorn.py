@@ -19,8 +19,8 @@ import pytest
 
 pytest.importorskip("gunicorn")
 
-from faults import free_port
 from helpers import assert_valid
+from servers import free_port
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 

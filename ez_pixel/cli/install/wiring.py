@@ -17,7 +17,7 @@ It never crashes the app (no key: one warning, and the app runs unreported),
 tolerates a second import (``python app.py`` then ``import app``), and reads
 its configuration from the environment only. The same lines serve every kind:
 ``init_pixel`` itself reports what uvicorn, gunicorn and Celery log where the
-root logger cannot see it (:mod:`ez_pixel.integrations`); for Celery it has to
+root logger cannot see it (:mod:`ez_pixel._process.integrations`); for Celery it has to
 run after ``import celery``, which "after the module's imports" guarantees in
 the module that creates the Celery app.
 

@@ -1,0 +1,58 @@
+"""The flood gate: one error repeating in a hot loop must not fill the queue.
+
+An error may hold at most a tenth of the queue, so a different error logged
+meanwhile still gets in; once it has filled that share it is kept out for
+:data:`FLOOD_PAUSE` seconds, so a loop raising it forever sends a burst a
+second rather than all it can. What counts as "one error" is the job's key,
+which the capture stage computes (type and innermost frame): the gate only
+counts keys.
+"""
+
+import time
+from typing import Dict, Hashable
+
+#: Seconds an error that filled its share of the queue is kept out. In a hot
+#: loop it then sends bursts of ``queue_size // 10`` events a second at most,
+#: instead of keeping the worker (and the GIL) busy for as long as it lasts.
+FLOOD_PAUSE = 1.0
+
+#: Keys remembered as flooding at most; a longer list is forgotten at once.
+_MAX_FLOODING = 1024
+
+
+class FloodGate:
+    """Counts queued jobs per key and says which keys flood; the worker's lock guards it."""
+
+    def __init__(self, queue_size: int) -> None:
+        self.limit = max(1, queue_size // 10)
+        self._waiting: Dict[Hashable, int] = {}
+        #: Keys that filled their share of the queue: when they may enter again.
+        self._flooding: Dict[Hashable, float] = {}
+
+    def flooding(self, key: Hashable) -> bool:
+        """Whether ``key`` fills its share of the queue, or is paused after doing so."""
+        if self._waiting.get(key, 0) >= self.limit:
+            if key not in self._flooding:
+                if len(self._flooding) >= _MAX_FLOODING:
+                    self._flooding.clear()
+                self._flooding[key] = time.monotonic() + FLOOD_PAUSE
+            return True
+        until = self._flooding.get(key)
+        if until is None:
+            return False
+        if time.monotonic() < until:
+            return True
+        self._flooding.pop(key, None)
+        return False
+
+    def enter(self, key: Hashable) -> None:
+        """A job with ``key`` was queued."""
+        self._waiting[key] = self._waiting.get(key, 0) + 1
+
+    def leave(self, key: Hashable) -> None:
+        """A job with ``key`` left the queue."""
+        left = self._waiting.get(key, 1) - 1
+        if left > 0:
+            self._waiting[key] = left
+        else:
+            self._waiting.pop(key, None)

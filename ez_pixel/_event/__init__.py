@@ -1,0 +1,1 @@
+"""Worker side: a capture becomes a wire event (build, frames, fingerprint, scrub, fit, encode)."""

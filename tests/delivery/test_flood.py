@@ -1,0 +1,95 @@
+"""The flood gate: one error repeating cannot crowd out the others."""
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import ez_pixel
+from helpers import KEY, run_script
+from sdk_fixtures import closing  # noqa: F401  (closes what a test's init_pixel made)
+from servers import FaultServer
+
+pytestmark = pytest.mark.usefixtures("closing")
+
+
+def quiet_logger(name: str) -> logging.Logger:
+    """A logger whose records reach only ez-pixel's root handler (not pytest's capture)."""
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    logger.handlers = [
+        h for h in logging.getLogger().handlers if isinstance(h, ez_pixel.PixelHandler)
+    ]
+    return logger
+
+
+def test_flood_of_one_error_does_not_crowd_out_another(tmp_path: Path) -> None:
+    with FaultServer(delay=0.005) as server:
+        result = run_script(
+            tmp_path,
+            """
+            import logging, resource, sys, ez_pixel
+            client = ez_pixel.init_pixel()
+            log = logging.getLogger("flood")
+            def hot():
+                raise TimeoutError("cache timeout")
+            rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            before = rss()
+            for i in range(100_000):
+                try:
+                    hot()
+                except TimeoutError:
+                    log.exception("hot loop")
+                if i == 50_000:
+                    try:
+                        {}["rare"]
+                    except KeyError:
+                        log.exception("rare error during the flood")
+            grown_kb = rss() - before
+            ez_pixel.flush_pixel(30)
+            stats = ez_pixel.stats()
+            print(grown_kb, stats["queued"], stats["dropped"].get("flood", 0),
+                  stats["dropped"].get("queue_full", 0), stats["sent"])
+            """,
+            ingest_url=server.ingest_url,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr
+        grown_kb, queued, flood, full, sent = map(int, result.stdout.split())
+        types = [b["type"] for b in server.bodies()]
+    assert "KeyError" in types
+    assert queued + flood + full == 100_001 and sent == queued == len(types)
+    assert grown_kb < 10_000  # peak RSS grew by less than 10 MB
+
+
+def test_an_error_that_fills_its_share_of_the_queue_pauses(monkeypatch: Any) -> None:
+    monkeypatch.setattr("ez_pixel._delivery.flood.FLOOD_PAUSE", 2.0)
+
+    def fail(kind: type = ValueError) -> None:
+        try:
+            raise kind("same bug")
+        except Exception:
+            log.exception("failed")
+
+    with FaultServer([{"status": 200, "delay": 0.5}]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=100)  # a share is 10
+        log = quiet_logger("flood.pause")
+        started = time.monotonic()
+        fail()
+        assert server.wait_for(lambda bodies: len(bodies) == 1)  # in flight for 0.5 s
+        for _ in range(29):  # 10 wait, the rest are dropped
+            fail()
+        assert ez_pixel.flush_pixel(10)
+        fail()  # still paused, though nothing of it waits any more
+        fail(KeyError)  # another error is never held back
+        assert ez_pixel.flush_pixel(10)
+        assert ez_pixel.stats()["dropped"] == {"flood": 20}
+        while time.monotonic() < started + 2.2:  # the pause ends
+            time.sleep(0.05)
+        fail()
+        assert ez_pixel.flush_pixel(10)
+        types = [b["type"] for b in server.bodies()]
+    assert types == ["ValueError"] * 11 + ["KeyError", "ValueError"]
+    assert ez_pixel.stats()["sent"] == 13
