@@ -43,6 +43,17 @@ def test_a_cause_that_cycles_back_is_described_once(pixel: Any, collector: Any) 
     assert [(c["type"], c["message"]) for c in causes] == [("KeyError", "'b'")]
 
 
+def test_a_cycle_further_down_the_chain_is_described_once(pixel: Any, collector: Any) -> None:
+    top, middle, bottom = RuntimeError("top"), ValueError("middle"), KeyError("bottom")
+    top.__cause__, middle.__cause__, bottom.__context__ = middle, bottom, middle
+    causes = reported_causes(pixel, collector, raised(top))  # top -> middle -> bottom -> middle
+    assert causes is not None
+    assert [(c["type"], c["message"]) for c in causes] == [
+        ("ValueError", "middle"),
+        ("KeyError", "'bottom'"),
+    ]
+
+
 def test_an_exception_that_is_its_own_context_has_no_causes(pixel: Any, collector: Any) -> None:
     exc = raised(RuntimeError("itself"))
     exc.__context__ = exc

@@ -64,3 +64,16 @@ def test_the_group_cap_refusal_is_not_retried_and_known_groups_still_go(capfd: A
     stats = ez_pixel.stats()
     assert stats["dropped"] == {"rejected_429": 1} and stats["retried"] == 0 and stats["sent"] == 1
     assert "cap of error groups" in capfd.readouterr().err
+
+
+def test_one_warning_per_cause_naming_the_masked_key(capfd: Any) -> None:
+    with FaultServer([401, 401, 400, 400]) as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        for number in range(4):
+            ez_pixel.report_pixel(f"event {number}")
+        assert ez_pixel.flush_pixel(10)
+        assert len(server.bodies()) == 4
+    warnings = [line for line in capfd.readouterr().err.splitlines() if "ez-pixel" in line]
+    assert len(warnings) == 2, warnings  # two causes, two warnings
+    assert f"does not know project key {KEY[:10]}…" in warnings[0] and KEY not in warnings[0]
+    assert "malformed" in warnings[1]
