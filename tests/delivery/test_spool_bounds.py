@@ -2,8 +2,9 @@
 
 import json
 import os
+import time
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import ez_pixel
 from helpers import KEY
@@ -60,3 +61,21 @@ def test_evicted_events_are_never_sent_and_the_rest_are_sent_first(
         ez_pixel.close_pixel(timeout=1)
     assert [event["event_id"] for event in collector.accepted()] == [*ids[-2:], later]
     assert spooled(tmp_path) == []
+
+
+def test_while_the_server_is_unreachable_events_move_to_disk_and_are_counted(
+    tmp_path: Path,
+) -> None:
+    ez_pixel.init_pixel(KEY, f"http://127.0.0.1:{free_port()}/ingest", spool_dir=str(tmp_path))
+    try:
+        ids: List[Optional[str]] = []
+        for wave in range(2):  # the second wave comes after the first is on disk
+            ids += [ez_pixel.report_pixel(f"wave {wave}, event {n}") for n in range(3)]
+            deadline = time.monotonic() + 20
+            while len(spooled(tmp_path)) < len(ids) and time.monotonic() < deadline:
+                time.sleep(0.05)  # the worker moves them to disk while the app runs
+        stats = ez_pixel.stats()
+    finally:
+        ez_pixel.close_pixel(timeout=1)
+    assert sorted(event["event_id"] for event in spooled(tmp_path)) == sorted(ids)  # type: ignore[type-var]
+    assert stats["spooled"] == 6 and stats["dropped"] == {} and stats["sent"] == 0
