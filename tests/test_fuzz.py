@@ -173,12 +173,15 @@ class Ledger:
         stats = ez_pixel.stats()
         assert stats["queued"] == self.queued > 0
         assert stats["dropped"].get("rejected_429", 0) == len(capped)  # type: ignore[attr-defined]
-        assert stats["sent"] == len(arrived) == self.queued - len(capped)
+        seen = {event["event_id"]: event for event in arrived + capped}
+        assert len(seen) == self.queued  # each queued event arrived, under its own id
+        assert stats["sent"] == len(seen) - len(capped)
+        # A try whose answer was lost (a read timeout under load) is sent again with the
+        # same id, which the server deduplicates: the only way an id may arrive twice.
+        assert len(received) - len(seen) <= stats["retried"]  # type: ignore[operator]
         assert stats["pending"] == 0
         for event in arrived:
             assert_valid(event)
-        seen = {event["event_id"]: event for event in arrived + capped}
-        assert len(seen) == len(received)  # each event arrived once
         for event_id, expected_type in self.manual_ids.items():
             event = seen[event_id]
             assert event["manual_report"] is True and event["type"] == expected_type
