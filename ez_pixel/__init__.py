@@ -9,11 +9,26 @@ Quick start::
 
     import ez_pixel
     ez_pixel.init_pixel("pk_test_abc123", "http://127.0.0.1:8765/ingest")
+
+The names of ez-pixel 0.1.0 (``report_pixel``, ``flush_pixel``) and of the
+ecosystem's SDK (``report``, ``capture_exception``, ``flush``,
+``PixelClient``, ``DEFAULT_INGEST_URL``) all work: see docs/compatibility.md.
 """
 
+from ._environ import DEFAULT_INGEST_URL
 from ._version import __version__
-from .api import close_pixel, flush_pixel, ignore_logger, init_pixel, report_pixel, stats
-from .client import Client
+from .api import (
+    capture_exception,
+    close_pixel,
+    flush,
+    flush_pixel,
+    ignore_logger,
+    init_pixel,
+    report,
+    report_pixel,
+    stats,
+)
+from .client import Client, PixelClient
 from .handler import PixelHandler
 
 #: Wire-format names kept for code written against 0.1.0, loaded on first use.
@@ -29,18 +44,23 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "DEFAULT_INGEST_URL",
     "Client",
     "CodeContext",
     "Level",
+    "PixelClient",
     "PixelHandler",
     "ReportInput",
     "StackFrame",
     "WireEvent",
     "__version__",
+    "capture_exception",
     "close_pixel",
+    "flush",
     "flush_pixel",
     "ignore_logger",
     "init_pixel",
+    "report",
     "report_pixel",
     "stats",
 ]

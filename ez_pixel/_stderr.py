@@ -1,9 +1,11 @@
 """The SDK's own voice: one line on stderr, never through logging (no recursion)."""
 
 import sys
+import threading
 from typing import Set
 
 _said_once: Set[str] = set()
+_lock = threading.Lock()
 
 
 def say(message: str) -> None:
@@ -17,6 +19,8 @@ def say(message: str) -> None:
 
 def say_once(key: str, message: str) -> None:
     """:func:`say`, at most once per process for ``key``."""
-    if key not in _said_once:
+    with _lock:  # two threads dropping errors at once still print one line
+        if key in _said_once:
+            return
         _said_once.add(key)
-        say(message)
+    say(message)

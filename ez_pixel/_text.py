@@ -9,20 +9,57 @@ field of an event is cut the same way in one place.
 
 from typing import Any, Callable, Optional
 
-#: The mark that ends text cut short.
+#: The mark that ends text cut short (one UTF-16 code unit).
 ELLIPSIS = "…"
+#: What a lone surrogate becomes. The hosted server accepts one (JSON.parse
+#: keeps it) but stores text: it comes back as three U+FFFD. One is honest.
+REPLACEMENT = "\ufffd"
+
+
+def units(text: str) -> int:
+    """``text``'s length as JavaScript counts it: UTF-16 code units (an emoji counts 2)."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for char in text if char > "\uffff")
+
+
+def valid(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so that it encodes anywhere."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Surrogate pairs smuggled in as two code points are joined first, then lone ones replaced.
+        joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+        return "".join(REPLACEMENT if "\ud800" <= c <= "\udfff" else c for c in joined)
+    return text
 
 
 def cut(text: str, limit: int) -> str:
-    """``text`` at most ``limit`` characters long (ending in "…" when cut), UTF-8 encodable."""
-    if len(text) > limit:
-        text = text[: limit - 1] + ELLIPSIS
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError:  # lone surrogates: not valid in a JSON body
-            text = text.encode("utf-8", "replace").decode("utf-8")  # each becomes "?"
-    return text
+    """``text`` valid and at most ``limit`` UTF-16 code units long (ending in "…" when cut).
+
+    Limits are the server's, which counts as JavaScript does; a surrogate pair
+    is never split.
+    """
+    text = valid(text)
+    if len(text) <= limit and (text.isascii() or units(text) <= limit):
+        return text
+    if limit <= 0:
+        return ""
+    budget = limit - 1  # room for the ellipsis
+    if text.isascii():
+        return text[:budget] + ELLIPSIS
+    # Each code point is 1 or 2 units: the first ``budget // 2`` code points always fit.
+    end = min(len(text), budget // 2)
+    used = units(text[:end])
+    while end < len(text):
+        step = 2 if text[end] > "\uffff" else 1
+        if used + step > budget:
+            break
+        used += step
+        end += 1
+    return text[:end] + ELLIPSIS
 
 
 def text_of(

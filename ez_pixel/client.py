@@ -5,20 +5,40 @@ Every public method swallows its own failures and counts them in
 """
 
 import os
+import sys
 import threading
 from functools import partial
 from types import FrameType, TracebackType
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 
 from ._capture.capture import exception_capture, innermost_key, message_capture
 from ._capture.records import first_report
 from ._delivery.job import Job
 from ._delivery.worker import Worker
+from ._environ import KEY_NAMES, find_dotenv, read_dotenv
 from ._event.prepare import Preparer
 from ._event.snapshot import Capture
 from ._guard import Swallow
-from ._stderr import say
-from .options import ENV_INGEST_URL, ENV_PROJECT_KEY, Options, make_options
+from ._stderr import say, say_once
+from ._text import text_of
+from .contract import LEVELS
+from .options import Options, make_options
+from .types import ReportInput
+
+
+class _Omitted:
+    """The default of ``tb``: no traceback argument given (a call by hand)."""
+
+
+_OMITTED = _Omitted()
+
+
+def check_level(level: object) -> str:
+    """``level`` if the server accepts it; ``ValueError`` naming the accepted ones if not."""
+    if not isinstance(level, str) or level not in LEVELS:
+        shown = text_of(level, 50)
+        raise ValueError(f"ez-pixel: level must be one of {', '.join(LEVELS)}, not {shown!r}")
+    return level
 
 
 class Client:
@@ -40,6 +60,16 @@ class Client:
         if self._preparer is not None:
             self._preparer.warm_up()
 
+    @property
+    def project_key(self) -> str:
+        """The project key events are sent with."""
+        return self.options.project_key
+
+    @property
+    def runtime(self) -> str:
+        """The ``runtime`` every event carries (``python-<version>`` by default)."""
+        return self.options.runtime
+
     def start(self) -> "Client":
         """Start the delivery thread now, so it is ready before the first error."""
         self.worker.start()
@@ -54,26 +84,32 @@ class Client:
         exc: BaseException,
         level: str = "error",
         *,
-        tb: Optional[TracebackType] = None,
+        tb: Union[TracebackType, _Omitted, None] = _OMITTED,
         message: Optional[str] = None,
-        manual: bool = False,
+        manual: Optional[bool] = None,
         call_site: Optional[FrameType] = None,
         extra: Optional[Dict[str, Any]] = None,
     ) -> Optional[str]:
         """Queue an exception event; returns its id for manual reports.
 
         ``tb`` defaults to the exception's own traceback; an exception that was
-        never raised has none, and then ``call_site`` gives the stack.
+        never raised has none, and then ``call_site`` (by default, for a call
+        by hand, the caller's frame) gives the stack. ``manual`` (the event's
+        ``manual_report``) defaults to True for a call by hand, one without
+        ``tb``, as in the ecosystem's SDK; hooks and handlers pass ``tb``.
         """
         with self.guard:
             if not first_report(exc):
                 return None
+            by_hand = isinstance(tb, _Omitted)
+            if by_hand and call_site is None:
+                call_site = sys._getframe(1)
             capture = exception_capture(
                 exc,
                 level,
-                tb=tb,
+                tb=None if isinstance(tb, _Omitted) else tb,
                 message=message,
-                manual=manual,
+                manual=by_hand if manual is None else manual,
                 call_site=call_site,
                 extra=extra,
                 admit=self.worker.admits,
@@ -133,6 +169,40 @@ class Client:
             return self._submit(capture)
         return None
 
+    def report(
+        self,
+        message: Union[str, ReportInput],
+        error: Any = None,
+        level: str = "error",
+        *,
+        call_site: Optional[FrameType] = None,
+    ) -> Optional[str]:
+        """Report by hand (``manual_report: true``); returns the event id, or None if not queued.
+
+        ``message`` may be a :class:`~ez_pixel.types.ReportInput`. With an
+        exception as ``error`` the event has its type and traceback and
+        ``message`` alongside its text; any other ``error`` (``"oops"``, a
+        dict) is text: the event is a ``ManualReport`` whose message is
+        ``"<message>: <error>"``. Its stack is ``call_site``, by default the
+        caller's. An unknown ``level`` raises ``ValueError``.
+        """
+        if isinstance(message, ReportInput):
+            given = message
+            message, error, level = given.message, given.error, given.level
+        check_level(level)
+        site = call_site or sys._getframe(1)
+        if isinstance(error, BaseException):
+            return self.capture_exception(
+                error, level, message=message, manual=True, call_site=site
+            )
+        text = text_of(message, 1000)
+        if error is not None:
+            detail = text_of(error, 4000)
+            text = f"{text}: {detail}" if text else detail
+        return self.capture_message(
+            text, level, call_site=site, group=text_of(message, 200), manual=True
+        )
+
     def _submit(self, capture: Capture) -> Optional[str]:
         rate = self.options.sample_rate
         if rate < 1.0:
@@ -161,16 +231,22 @@ class Client:
         assert self._preparer is not None
         return self._preparer.body(capture)
 
-    def flush(self, timeout: Optional[float] = None) -> bool:
-        """Wait for queued events; True when none are left."""
+    def flush(self, timeout: Optional[float] = None, *, timeout_s: Optional[float] = None) -> bool:
+        """Wait for queued events; True when none are left.
+
+        ``timeout_s`` is the ecosystem SDK's name for ``timeout`` (seconds).
+        """
         with self.guard:
-            return self.worker.flush(timeout)
+            return self.worker.flush(timeout if timeout is not None else timeout_s)
         return False
 
-    def close(self, timeout: Optional[float] = None) -> int:
-        """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop."""
+    def close(self, timeout: Optional[float] = None, *, timeout_s: Optional[float] = None) -> int:
+        """Flush for up to ``timeout`` (default ``shutdown_timeout``), then stop.
+
+        ``timeout_s`` is the ecosystem SDK's name for ``timeout``.
+        """
         with self.guard:
-            return self.worker.close(timeout)
+            return self.worker.close(timeout if timeout is not None else timeout_s)
         return 0
 
     def stats(self) -> Dict[str, object]:
@@ -194,10 +270,15 @@ def stats_of(counts: Dict[str, int], pending: int) -> Dict[str, object]:
     }
 
 
+#: The name the ecosystem's SDK (``packages/pixel-py``) gives the client ``init_pixel`` returns.
+PixelClient = Client
+
 _state_lock = threading.Lock()
 _active: Optional[Client] = None
 _from_env: Optional[Client] = None
 _env_broken = False
+#: The project's ``.env`` is looked for once per process by :func:`env_client`.
+_dotenv_has_key: Optional[bool] = None
 
 
 def active_client() -> Optional[Client]:
@@ -211,12 +292,26 @@ def set_active(client: Optional[Client]) -> None:
     _active = client
 
 
+def _key_configured() -> bool:
+    global _dotenv_has_key
+    if any(os.environ.get(name, "").strip() for name in KEY_NAMES):
+        return True
+    if _dotenv_has_key is None:
+        values = read_dotenv(find_dotenv())
+        _dotenv_has_key = any(values.get(name, "").strip() for name in KEY_NAMES)
+    return _dotenv_has_key
+
+
 def env_client() -> Optional[Client]:
-    """A client from ``PIXEL_PROJECT_KEY``/``PIXEL_INGEST_URL``, made once, else None."""
+    """A client configured from the environment (or the project's ``.env``), made once, else None.
+
+    It needs a key (``PIXEL_PROJECT_KEY``, ``EZCODER_PIXEL_KEY``); the URL
+    follows the same precedence as ``init_pixel``'s.
+    """
     global _from_env, _env_broken
     if _from_env is not None or _env_broken:
         return _from_env
-    if not (os.environ.get(ENV_PROJECT_KEY) and os.environ.get(ENV_INGEST_URL)):
+    if not _key_configured():
         return None
     with _state_lock:
         if _from_env is None:
@@ -235,3 +330,20 @@ def env_client() -> Optional[Client]:
 def current_client() -> Optional[Client]:
     """The client reports go to: the active one, else one from the environment."""
     return _active or env_client()
+
+
+def client_or_warn() -> Optional[Client]:
+    """:func:`current_client`; without one, says once per process that errors are dropped.
+
+    For the paths an error takes (``report_pixel``, a ``PixelHandler``), not
+    for ``flush``/``stats``. Never raises.
+    """
+    client = _active or env_client()
+    if client is None:
+        say_once(
+            "no-client",
+            "an error was dropped because ez-pixel is not configured: call "
+            "ez_pixel.init_pixel(), or set PIXEL_PROJECT_KEY (or EZCODER_PIXEL_KEY) in the "
+            "environment or the project's .env (this is said once)",
+        )
+    return client

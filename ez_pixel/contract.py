@@ -6,11 +6,12 @@ server does. Keeping both on one module means they cannot drift apart.
 """
 
 import re
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from .types import WireEvent
 
-#: Largest accepted request body, in characters of (ASCII-only) JSON text.
+#: Largest accepted request body, in UTF-16 code units of decoded text.
+#: Every length here is counted as JavaScript counts it (an emoji is 2).
 MAX_BODY_CHARS = 65_536
 MAX_EVENT_ID_CHARS = 128
 MAX_TYPE_CHARS = 256
@@ -25,43 +26,62 @@ FIELDS: Tuple[str, ...] = tuple(WireEvent.__annotations__)
 #: Levels the server accepts; anything else is a 400.
 LEVELS = ("error", "warning", "fatal")
 
-PROJECT_KEY_RE = re.compile(r"^pk_(live|test)_[A-Za-z0-9_-]{1,128}$")
-FINGERPRINT_RE = re.compile(r"^[A-Za-z0-9_:.@/-]{1,256}$")
+# ``\Z``, not ``$``: JavaScript's ``$`` does not accept a trailing newline, Python's does.
+PROJECT_KEY_RE = re.compile(r"^pk_(live|test)_[A-Za-z0-9_-]{1,128}\Z")
+FINGERPRINT_RE = re.compile(r"^[A-Za-z0-9_:.@/-]{1,256}\Z")
 
-#: Header that, when present, must equal the body's ``project_key``.
+#: Header that, when present and not empty, must equal the body's ``project_key``.
 KEY_HEADER = "x-pixel-key"
 
+#: Distinct fingerprints a project may hold before new ones are answered 429.
+FINGERPRINT_CAP = 10_000
 
-def _bounded_str(value: Any, limit: int, *, non_empty: bool = False) -> bool:
-    return isinstance(value, str) and len(value) <= limit and (bool(value) or not non_empty)
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` as JavaScript counts it: UTF-16 code units."""
+    return len(text) + sum(1 for char in text if ord(char) > 0xFFFF)
+
+
+def _string_within(value: Any, limit: int) -> bool:
+    return isinstance(value, str) and utf16_len(value) <= limit
+
+
+def _field(event: Any, name: str) -> Any:
+    """``event.name`` as JavaScript reads it: absent on anything but an object."""
+    return event.get(name) if isinstance(event, dict) else None
 
 
 def validate_event(event: Any) -> Optional[str]:
-    """Return the server's error text for a malformed event, or None when valid.
+    """Return the server's 400 text for a malformed event, or None when valid.
 
-    The texts match the hosted server's 400 bodies (``"invalid <field>"``).
-    Size, key-header and project checks are the caller's, as they need the
-    request itself.
+    The checks, their order and their texts are the hosted server's
+    (``validateWireEvent``): ``stack`` and ``code_context`` are not checked,
+    lengths are UTF-16 code units. The body cap, the key header and the
+    project are the caller's, as they need the request itself.
     """
-    if not isinstance(event, dict):
-        return "invalid json"
-    checks: Dict[str, bool] = {
-        "event_id": _bounded_str(event.get("event_id"), MAX_EVENT_ID_CHARS, non_empty=True),
-        "project_key": isinstance(event.get("project_key"), str)
-        and PROJECT_KEY_RE.match(event["project_key"]) is not None,
-        "fingerprint": isinstance(event.get("fingerprint"), str)
-        and FINGERPRINT_RE.match(event["fingerprint"]) is not None,
-        "type": _bounded_str(event.get("type"), MAX_TYPE_CHARS),
-        "message": _bounded_str(event.get("message"), MAX_MESSAGE_CHARS),
-        "stack": isinstance(event.get("stack"), list),
-        "code_context": event.get("code_context") is None
-        or isinstance(event.get("code_context"), dict),
-        "runtime": _bounded_str(event.get("runtime"), MAX_RUNTIME_CHARS),
-        "manual_report": isinstance(event.get("manual_report"), bool),
-        "level": event.get("level") in LEVELS,
-        "occurred_at": _bounded_str(event.get("occurred_at"), MAX_OCCURRED_AT_CHARS),
-    }
-    for field, ok in checks.items():
-        if not ok:
-            return f"invalid {field}"
+    if not isinstance(event, (dict, list)):
+        return "invalid body"  # JSON null, a string, a number or a boolean
+    event_id = _field(event, "event_id")
+    if not isinstance(event_id, str) or not event_id:
+        return "invalid event_id"
+    if utf16_len(event_id) > MAX_EVENT_ID_CHARS:
+        return "event_id too long"
+    for name, pattern in (("project_key", PROJECT_KEY_RE), ("fingerprint", FINGERPRINT_RE)):
+        value = _field(event, name)
+        if not isinstance(value, str) or pattern.match(value) is None:
+            return f"invalid {name}"
+    for name, limit in (
+        ("type", MAX_TYPE_CHARS),
+        ("message", MAX_MESSAGE_CHARS),
+        ("runtime", MAX_RUNTIME_CHARS),
+    ):
+        if not _string_within(_field(event, name), limit):
+            return f"invalid {name}"
+    if not isinstance(_field(event, "manual_report"), bool):
+        return "invalid manual_report"
+    level = _field(event, "level")
+    if not isinstance(level, str) or level not in LEVELS:
+        return "invalid level"
+    if not _string_within(_field(event, "occurred_at"), MAX_OCCURRED_AT_CHARS):
+        return "invalid occurred_at"
     return None

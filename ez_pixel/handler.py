@@ -6,10 +6,18 @@ from typing import Any, Dict, Optional, Union
 
 from ._capture.capture import find_caller
 from ._capture.frameworks import is_client_error, request_of
-from ._capture.records import is_ignored, level_name, seen_before
+from ._capture.records import is_ignored, level_name, seen_before, was_reported
 from ._guard import sdk_thread
-from .client import Client, current_client
+from .client import Client, client_or_warn, current_client
 from .options import make_options
+
+#: Servers' access logs: one line per response. Django's ``runserver`` writes a
+#: 500's line at ERROR on ``django.server``; the error itself is reported from
+#: ``django.request``, so the line is never a second event.
+ACCESS_LOGGERS = frozenset(("django.server", "uvicorn.access", "gunicorn.access"))
+#: Servers that log an exception they caught as text (werkzeug's ``Error on
+#: request``, with the traceback in the message), from inside their ``except``.
+TRACEBACK_AS_TEXT = frozenset(("werkzeug",))
 
 
 def _record_message(record: logging.LogRecord) -> str:
@@ -42,7 +50,8 @@ class PixelHandler(logging.Handler):
     """Turns log records at WARNING and above into ez-pixel events.
 
     Records of the ``ez_pixel`` and ``urllib3`` loggers and their children
-    (and of loggers named to :func:`ez_pixel.ignore_logger`) are never reported.
+    (and of loggers named to :func:`ez_pixel.ignore_logger`) are never reported,
+    nor servers' access-log lines (:data:`ACCESS_LOGGERS`).
 
     ``CRITICAL`` records become ``fatal`` events, ``ERROR`` ``error`` and
     ``WARNING`` ``warning``; the default level sends ERROR and above. A record
@@ -51,7 +60,9 @@ class PixelHandler(logging.Handler):
 
     Without ``project_key``/``ingest_url`` the handler reports through the
     client :func:`ez_pixel.init_pixel` made, or one configured from the
-    ``PIXEL_*`` environment variables. With them it owns a client of its own,
+    environment or the project's ``.env`` (the same precedence as
+    ``init_pixel``); with neither, records are dropped and stderr says so
+    once per process. With them it owns a client of its own,
     which :meth:`close` (called by ``logging.shutdown()`` at exit) flushes and
     stops. Other keyword arguments are client options.
     """
@@ -89,7 +100,7 @@ class PixelHandler(logging.Handler):
         level = level_name(record.levelno)
         if level is None:
             return
-        client = self._own or current_client()
+        client = self._own or client_or_warn()
         if client is None:
             return
         sdk_thread.active = True
@@ -102,14 +113,21 @@ class PixelHandler(logging.Handler):
     def _report(self, client: Client, record: logging.LogRecord, level: str) -> None:
         if not client.options.report_client_errors and is_client_error(record):
             return
+        if record.name in ACCESS_LOGGERS:
+            return
         exc_info = record.exc_info
+        if not exc_info and record.name in TRACEBACK_AS_TEXT:
+            exc_info = sys.exc_info()  # the exception the server is handling, if any
         view = _structlog_view(record)
         if view is not None:
             if view.skip:  # a PixelProcessor has dealt with this log call
                 return
             exc_info = exc_info or view.exc_info
-        if exc_info and exc_info[1] is not None and client.flooded(exc_info[1], exc_info[2]):
-            return  # before the message and the rest are gathered: cheap in a hot loop
+        if exc_info and exc_info[1] is not None:
+            if was_reported(exc_info[1]):
+                return  # a second record of the same error: one event, one flood-gate slot
+            if client.flooded(exc_info[1], exc_info[2]):
+                return  # before the message and the rest are gathered: cheap in a hot loop
         extra: Dict[str, Any] = {"logger": record.name}
         request = request_of(record)
         if request is not None:

@@ -1,7 +1,8 @@
 """Client configuration: one immutable value, resolved and validated once.
 
-Arguments win over the ``PIXEL_*`` environment variables; everything not given
-takes the defaults below. Values may arrive as strings (``fileConfig``,
+Arguments win over the environment, which wins over the project's ``.env``
+(see :mod:`ez_pixel._environ` for the precedence); everything not given takes
+the defaults below. Values may arrive as strings (``fileConfig``,
 ``dictConfig`` from YAML or env files), so numbers and lists are coerced.
 """
 
@@ -10,11 +11,28 @@ import re
 import sys
 from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Union
 
+from ._environ import (
+    DEFAULT_INGEST_URL,
+    ENV_EZCODER_KEY,
+    ENV_INGEST_URL,
+    ENV_PROJECT_KEY,
+    Setting,
+    resolve,
+)
 from ._stderr import say_once
 from .contract import MAX_RUNTIME_CHARS, PROJECT_KEY_RE
 
-ENV_PROJECT_KEY = "PIXEL_PROJECT_KEY"
-ENV_INGEST_URL = "PIXEL_INGEST_URL"
+__all__ = [
+    "DEFAULT_INGEST_URL",
+    "ENV_DEBUG",
+    "ENV_EZCODER_KEY",
+    "ENV_INGEST_URL",
+    "ENV_PROJECT_KEY",
+    "Options",
+    "make_options",
+    "mask_key",
+]
+
 ENV_DEBUG = "PIXEL_DEBUG"
 
 
@@ -69,6 +87,9 @@ class Options(NamedTuple):
     before_send: Optional[Union[Callable[[Dict[str, Any]], Any], str]] = None
     #: Fraction of events sent, 0.0 to 1.0, decided on the caller's thread.
     sample_rate: float = 1.0
+    #: The revision events come from (``"v1.4.2"``, a commit), appended to ``runtime``
+    #: as ``rev:<release>``; default: the commit from CI/hosting variables or ``.git``.
+    release: Optional[str] = None
     #: Accepted for compatibility with ez-pixel 0.1.0; has no effect.
     capture_console_errors: bool = True
 
@@ -100,15 +121,21 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
     return str(value)
 
 
-def _check_key(key: Optional[str]) -> str:
+def _from(setting: Setting) -> str:
+    return "" if setting.source == "argument" else f" (from {setting.source})"
+
+
+def _check_key(setting: Setting) -> str:
+    key = setting.value
     if not key:
         raise ValueError(
-            f"ez-pixel: project_key is missing: pass project_key= or set {ENV_PROJECT_KEY}"
+            f"ez-pixel: project_key is missing: pass project_key=, or set {ENV_PROJECT_KEY} "
+            f"(or {ENV_EZCODER_KEY}) in the environment or in the project's .env file"
         )
     if not isinstance(key, str) or not PROJECT_KEY_RE.match(key):
         raise ValueError(
-            f"ez-pixel: project_key {mask_key(str(key))!r} is invalid: it must be 'pk_live_' or "
-            "'pk_test_' followed by 1-128 letters, digits, '_' or '-'"
+            f"ez-pixel: project_key {mask_key(str(key))!r}{_from(setting)} is invalid: it must be "
+            "'pk_live_' or 'pk_test_' followed by 1-128 letters, digits, '_' or '-'"
         )
     return key
 
@@ -121,22 +148,20 @@ _URL = re.compile(
 )
 
 
-def _check_url(url: Optional[str]) -> str:
-    if not url:
-        raise ValueError(
-            f"ez-pixel: ingest_url is missing: pass ingest_url= or set {ENV_INGEST_URL}"
-        )
+def _check_url(setting: Setting) -> str:
+    url = setting.value
+    shown = f"{url!r}{_from(setting)}"
     match = _URL.match(str(url))
     if match is None or match.group("scheme").lower() not in ("http", "https"):
         raise ValueError(
-            f"ez-pixel: ingest_url {url!r} is invalid: the scheme must be http or https"
+            f"ez-pixel: ingest_url {shown} is invalid: the scheme must be http or https"
         )
     host = match.group("host").strip("[]")
     if not host:
-        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: it has no host")
+        raise ValueError(f"ez-pixel: ingest_url {shown} is invalid: it has no host")
     port = match.group("port")
     if port and not (port.isdigit() and int(port) < 65536):
-        raise ValueError(f"ez-pixel: ingest_url {url!r} is invalid: bad port {port!r}")
+        raise ValueError(f"ez-pixel: ingest_url {shown} is invalid: bad port {port!r}")
     if match.group("scheme").lower() == "http" and not _is_loopback(host):
         say_once(
             f"plain-http:{host}",
@@ -163,14 +188,21 @@ def make_options(
     runtime: Optional[str] = None,
     **options: Any,
 ) -> Options:
-    """Build validated :class:`Options` from arguments and the environment.
+    """Build validated :class:`Options` from arguments, the environment and the project's ``.env``.
 
-    Raises ``ValueError`` naming the bad key or URL and why, and ``TypeError``
-    for an option ez-pixel does not know (a typo would otherwise be silent).
+    The key comes from ``project_key``, else ``PIXEL_PROJECT_KEY``, else
+    ``EZCODER_PIXEL_KEY``, else the same names in ``.env``; the URL from
+    ``ingest_url``, else ``PIXEL_INGEST_URL`` (environment, then ``.env``),
+    else :data:`DEFAULT_INGEST_URL`.
+
+    Raises ``ValueError`` naming the bad key or URL, where it came from and
+    why, and ``TypeError`` for an option ez-pixel does not know (a typo would
+    otherwise be silent).
     """
+    resolved = resolve(project_key, ingest_url)
     values: Dict[str, Any] = {
-        "project_key": _check_key(project_key or os.environ.get(ENV_PROJECT_KEY)),
-        "ingest_url": _check_url(ingest_url or os.environ.get(ENV_INGEST_URL)),
+        "project_key": _check_key(resolved.key),
+        "ingest_url": _check_url(resolved.url),
     }
     version = ".".join(str(part) for part in sys.version_info[:3])
     values["runtime"] = str(runtime or f"python-{version}")[:MAX_RUNTIME_CHARS]

@@ -61,7 +61,7 @@ from ._capture.structlog_view import (
     levelno_of,
 )
 from ._guard import sdk_thread, swallowed
-from .client import Client, current_client
+from .client import Client, client_or_warn
 
 __all__ = ["PixelProcessor"]
 
@@ -116,7 +116,7 @@ class PixelProcessor:
                 return event_dict
             if getattr(sdk_thread, "active", False):
                 return event_dict
-            client = self.client or current_client()
+            client = self.client or client_or_warn()
         if client is None or levelno is None:
             return event_dict
         sdk_thread.active = True

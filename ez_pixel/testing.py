@@ -25,9 +25,9 @@ any well-formed project key unless ``keys`` is given.
 import contextlib
 import threading
 import time
-from typing import Any, Callable, Dict, Iterator, List, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, TextIO, Tuple, Union
 
-from ez_pixel.collector.server import Collector
+from ez_pixel.collector.server import Collector, parse_body
 
 __all__ = ["Received", "RecordingCollector", "WaitTimeout", "capture_events"]
 
@@ -55,17 +55,35 @@ class RecordingCollector(Collector):
     127.0.0.1, an in-memory database). Start it with ``with`` or :meth:`start`.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Configure the collector; nothing listens until :meth:`start`."""
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        db: str = ":memory:",
+        keys: Optional[Iterable[str]] = None,
+        echo: Optional[TextIO] = None,
+        *,
+        accept_any_key: Optional[bool] = None,
+        **options: Any,
+    ) -> None:
+        """Configure the collector; nothing listens until :meth:`start`.
+
+        Unless ``keys`` is given, any well-formed project key is accepted.
+        """
+        if accept_any_key is None:
+            accept_any_key = keys is None
+        super().__init__(host, port, db, keys, echo, accept_any_key=accept_any_key, **options)
         #: Every ``POST /ingest`` as ``(status, body_json_or_None, headers)``, in arrival order.
         self.received: List[Received] = []
         self._changed = threading.Condition()
 
-    def on_ingest(self, status: int, body: Any, headers: Dict[str, str]) -> None:
+    def on_ingest(
+        self, status: int, text: Optional[str], headers: Dict[str, str], answer: Dict[str, Any]
+    ) -> None:
         """Record one ingest request and wake up :meth:`wait_for`."""
+        super().on_ingest(status, text, headers, answer)
         with self._changed:
-            self.received.append((status, body, headers))
+            self.received.append((status, parse_body(text), headers))
             self._changed.notify_all()
 
     def accepted(self) -> List[Any]:

@@ -4,7 +4,7 @@
 stay importable from ``ez_pixel`` for code written against ez-pixel 0.1.0.
 """
 
-from typing import List, Literal, Optional, TypedDict
+from typing import Any, Dict, List, Literal, Optional, TypedDict
 
 #: An event's severity, as the server accepts it.
 Level = Literal["error", "warning", "fatal"]
@@ -46,11 +46,20 @@ class WireEvent(TypedDict):
 
 
 class ReportInput:
-    """The arguments of a manual report (0.1.0's input type)."""
+    """The arguments of a manual report (0.1.0's and the ecosystem SDK's input type).
+
+    ``client.report(ReportInput(...))`` reports it. ``context`` is accepted
+    as the ecosystem's SDK accepts it, and, as there, not sent.
+    """
 
     def __init__(
-        self, message: str, error: Optional[BaseException] = None, level: Level = "error"
+        self,
+        message: str,
+        error: Optional[BaseException] = None,
+        level: Level = "error",
+        context: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.message = message
         self.error = error
         self.level = level
+        self.context: Dict[str, Any] = dict(context or {})

@@ -3,9 +3,12 @@
 import uuid
 from typing import Any, Dict, Iterator
 
+import hosted_guard
 import pytest
 
 from ez_pixel.testing import RecordingCollector, capture_events
+
+_HOSTED_LOG = hosted_guard.install()
 
 
 def make_event(**overrides: Any) -> Dict[str, Any]:
@@ -43,3 +46,24 @@ def collector() -> Iterator[RecordingCollector]:
 
 
 from sdk_fixtures import events, pixel  # noqa: E402,F401  (SDK fixtures)
+from strict_server import strict  # noqa: E402,F401  (a server that validates as the hosted one)
+
+
+@pytest.fixture(autouse=True)
+def _never_the_hosted_default(monkeypatch: Any) -> Iterator[None]:
+    """Fail loudly when a test (or a process it started) tried to reach DEFAULT_INGEST_URL.
+
+    The developer's own ``EZCODER_PIXEL_KEY`` must not reach tests either.
+    """
+    monkeypatch.delenv("EZCODER_PIXEL_KEY", raising=False)
+    before = hosted_guard.attempts(_HOSTED_LOG)
+    yield
+    if hosted_guard.attempts(_HOSTED_LOG) > before:
+        pytest.fail(
+            f"this test tried to send to the hosted default ({hosted_guard.HOSTED}); "
+            "pass ingest_url or set PIXEL_INGEST_URL to a local collector"
+        )
+
+
+#: Projects ``install`` is tried on, some with test suites of their own: not ours to collect.
+collect_ignore_glob = ["install_fixtures/*"]

@@ -70,3 +70,13 @@ def run_script(
         text=True,
         timeout=timeout,
     )
+
+
+def agent_line(context: Dict[str, Any]) -> str:
+    """The line the fix agent marks as failing: it numbers ``lines`` from
+    ``error_line - (len(lines) - 1) // 2`` and ignores any other key."""
+    lines = context["lines"]
+    start = context["error_line"] - (len(lines) - 1) // 2
+    marked = [line for number, line in enumerate(lines, start) if number == context["error_line"]]
+    assert len(marked) == 1, context
+    return str(marked[0])

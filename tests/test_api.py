@@ -36,7 +36,6 @@ def test_bad_project_key_says_which_and_why(key: str, words: str, monkeypatch: A
 @pytest.mark.parametrize(
     ("url", "words"),
     [
-        ("", "ingest_url is missing"),
         ("ftp://host/ingest", "scheme must be http or https"),
         ("http:///ingest", "no host"),
         ("127.0.0.1:8765/ingest", "scheme"),
@@ -74,10 +73,11 @@ def test_arguments_from_environment(monkeypatch: Any, collector: Any, events: An
         ez_pixel.close_pixel()
 
 
-def test_second_init_raises_and_close_is_idempotent(pixel: Any) -> None:
-    pixel()
-    with pytest.raises(RuntimeError, match="already initialized"):
-        pixel()
+def test_second_init_with_other_options_raises_and_close_is_idempotent(pixel: Any) -> None:
+    first = pixel()
+    assert pixel() is first  # the same configuration again: a no-op
+    with pytest.raises(RuntimeError, match="already initialized with a different configuration"):
+        pixel(queue_size=7)
     ez_pixel.close_pixel()
     ez_pixel.close_pixel()
     pixel()  # usable again after close

@@ -25,7 +25,7 @@ from ez_pixel.cli import main
 from ez_pixel.cli.install.containers import append_element
 from ez_pixel.cli.install.deps import Requirement, add_dependency, find_packaging
 from ez_pixel.cli.install.files import Project
-from ez_pixel.cli.install.keys import gitignore_ignores_env, read_env
+from ez_pixel.cli.install.keys import gitignore_ignores_env
 from ez_pixel.cli.install.tomlscan import TomlError, scan
 from helpers import KEY
 
@@ -59,11 +59,13 @@ class Terminal(io.StringIO):
 
 
 @pytest.fixture(autouse=True)
-def nobody_there(monkeypatch: Any) -> None:
-    """No terminal to ask (as under CI) and no PIXEL_* variables from the outside."""
+def nobody_there(monkeypatch: Any, tmp_path: Path) -> None:
+    """No terminal to ask (as under CI), no key variables from the outside, a fresh HOME."""
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
-    for name in ("PIXEL_PROJECT_KEY", "PIXEL_INGEST_URL"):
+    for name in ("PIXEL_PROJECT_KEY", "PIXEL_INGEST_URL", "EZCODER_PIXEL_KEY"):
         monkeypatch.delenv(name, raising=False)
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
 
 
 def copy(name: str, tmp_path: Path) -> Path:
@@ -105,8 +107,8 @@ def assert_parses(project: Path, *rels: str) -> None:
 
 
 def run_env(project: Path, **extra: str) -> Dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PIXEL_")}
-    env.update(read_env((project / ".env").read_text(encoding="utf-8")))
+    """This environment without key variables: the app finds them in its .env, as usual."""
+    env = {k: v for k, v in os.environ.items() if "PIXEL_" not in k}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(project), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
@@ -150,12 +152,12 @@ def test_plain_package_is_wired_and_reports_a_crash(
     assert '+dependencies = ["requests>=2", "ez-pixel>=0.2"]' in out
     assert "+++ b/plaintool/cli.py" in out and "+    ez_pixel.init_pixel()" in out
     assert "__main__.py" not in out  # it runs the console script's module: wired once
-    assert "ok: test event" in out and "stored: new error group" in out
+    assert "probe stored (stored: new error group" in out and "\n  ok\n" in out
     cli = (project / "plaintool/cli.py").read_text()
     assert cli.index("import sys") < cli.index("import ez_pixel") < cli.index("def parse_total")
     assert (project / ".env").read_text() == (
         "# ez-pixel error reporting (ez-pixel install)\n"
-        f"PIXEL_PROJECT_KEY={KEY}\nPIXEL_INGEST_URL={collector.ingest_url}\n"
+        f"EZCODER_PIXEL_KEY={KEY}\nPIXEL_INGEST_URL={collector.ingest_url}\n"
     )
     assert "ez-pixel>=0.2" in toml(project)["project"]["dependencies"]
     assert_idempotent(capsys, project, collector)
@@ -165,50 +167,16 @@ def test_plain_package_is_wired_and_reports_a_crash(
     event = arrived(collector, "ValueError")
     assert event["level"] == "fatal" and event["stack"][0]["file"] == "plaintool/cli.py"
 
-    no_key = run_python(project, ["-m", "plaintool", "7"], run_env(project, PIXEL_PROJECT_KEY=""))
-    assert no_key.returncode == 0 and no_key.stdout == "7\n"
-    assert "project_key is missing" in no_key.stderr  # one warning; the app runs
+    # A checkout without .env (CI, another developer): the app runs, without a word.
+    (project / ".env").rename(project / "env.saved")
+    plain = {k: v for k, v in run_env(project).items() if "PIXEL_" not in k}
+    no_key = run_python(project, ["-W", "error", "-m", "plaintool", "7"], plain)
+    assert no_key.returncode == 0 and no_key.stdout == "7\n" and not no_key.stderr
+    (project / "env.saved").rename(project / ".env")
 
     twice = "import runpy, plaintool.cli\nrunpy.run_path('plaintool/cli.py', run_name='__main__')"
     again = run_python(project, ["-c", twice], run_env(project))
     assert again.returncode == 0 and again.stdout == "12\n" and not again.stderr
-
-
-def test_registers_the_project_and_never_writes_the_secret(
-    collector: Any, capsys: Any, tmp_path: Path
-) -> None:
-    project = copy("flask_poetry", tmp_path)
-    code, out = install(capsys, project, "--ingest-url", collector.ingest_url)
-    assert code == 0, out
-    assert f"Key: will register project 'flaskapp' with {collector.url}" in out
-    secret = out.split("secret:")[1].split()[0]
-    assert secret.startswith("sk_test_")
-    env = read_env((project / ".env").read_text())
-    assert env["PIXEL_INGEST_URL"] == collector.ingest_url
-    assert collector.store.has_project_key(env["PIXEL_PROJECT_KEY"])
-    assert f"+PIXEL_PROJECT_KEY={env['PIXEL_PROJECT_KEY']}" in out  # the real .env diff
-    for rel, data in snapshot(project).items():
-        assert secret.encode() not in data, rel
-    assert '+ez-pixel = ">=0.2"' in out and "+++ b/app/__init__.py" in out
-    assert ".gitignore" not in out.split("Changes:")[1]  # it already ignores .env
-    assert toml(project)["tool"]["poetry"]["dependencies"]["ez-pixel"] == ">=0.2"
-
-    before = snapshot(project)
-    code, out = install(capsys, project)  # the key and the URL now come from .env
-    assert code == 0 and "Nothing to change" in out and "Registered" not in out, out
-    assert "from .env" in out and snapshot(project) == before
-
-    need("flask")
-    script = (
-        "from app import create_app\n"
-        "import ez_pixel\n"
-        "assert create_app().test_client().get('/boom').status_code == 500\n"
-        "ez_pixel.flush_pixel(5)\n"
-    )
-    ran = run_python(project, ["-c", script], run_env(project))
-    assert ran.returncode == 0, ran.stderr
-    event = arrived(collector, "ZeroDivisionError")
-    assert event["stack"][0]["file"] == "app/__init__.py"
 
 
 def test_django_logging_merged_and_entry_points_wired(
@@ -225,26 +193,36 @@ def test_django_logging_merged_and_entry_points_wired(
     )  # no propagation
     assert "'class': 'logging.StreamHandler',  # to stderr" in settings
     for rel in ("mysite/wsgi.py", "mysite/asgi.py"):
-        text = (project / rel).read_text()
-        assert text.index("ez_pixel.init_pixel()") < text.index("application = get_")
+        text = (project / rel).read_text()  # after Django's setup ran dictConfig(LOGGING)
+        assert text.index("application = get_") < text.index("ez_pixel.init_pixel()")
+        assert text.index("import ez_pixel\n") < text.index("os.environ.setdefault")
     assert "+ez-pixel>=0.2" in out and "+.env" in out  # requirements.txt, .gitignore
     assert (project / "requirements.txt").read_text().endswith("gunicorn\nez-pixel>=0.2\n")
     assert_parses(project, "mysite/settings.py", "mysite/wsgi.py", "mysite/asgi.py")
     assert_idempotent(capsys, project, collector)
 
-    # The LOGGING Django would hand to dictConfig reports both loggers' errors.
+    # Started the usual way (the WSGI module, the key in .env): a failing view gives one
+    # event, and the logger LOGGING keeps from propagating reports too.
     script = (
-        "import logging, logging.config, runpy, ez_pixel\n"
-        "logging.config.dictConfig(runpy.run_path('mysite/settings.py')['LOGGING'])\n"
+        "import io, logging, ez_pixel\n"
+        "from mysite.wsgi import application\n"
+        "environ = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/total', 'SERVER_NAME': 'localhost',\n"
+        "           'SERVER_PORT': '80', 'wsgi.input': io.BytesIO(), 'wsgi.url_scheme': 'http'}\n"
+        "statuses = []\n"
+        "application(environ, lambda status, headers: statuses.append(status))\n"
+        "assert statuses == ['500 Internal Server Error'], statuses\n"
         "try:\n    {}['order']\n"
         "except KeyError:\n    logging.getLogger('payments').exception('charge failed')\n"
-        "logging.getLogger('django.request').error('Internal Server Error: /x')\n"
-        "ez_pixel.flush_pixel(5)\n"
+        "assert ez_pixel.flush_pixel(5)\n"
     )
-    ran = run_python(project, ["-c", script], run_env(project))
+    settings_env = {"DJANGO_SETTINGS_MODULE": "mysite.settings"}
+    ran = run_python(project, ["-c", script], run_env(project, **settings_env))
     assert ran.returncode == 0, ran.stderr
     assert arrived(collector, "KeyError")["message"].startswith("charge failed")
-    assert arrived(collector, "LogMessage")["message"] == "Internal Server Error: /x"
+    view = arrived(collector, "ZeroDivisionError")
+    assert view["stack"][0]["file"] == "mysite/urls.py"
+    types = [body["type"] for body in collector.accepted()]
+    assert types.count("ZeroDivisionError") == 1 and "LogMessage" not in types, types
 
 
 def test_django_without_logging_gets_a_minimal_one(
@@ -292,6 +270,8 @@ def test_fastapi_with_structlog(collector: Any, capsys: Any, tmp_path: Path) -> 
     assert "+    'ez-pixel[structlog]>=0.2',\n ]" in out  # their quotes, their trailing comma
     main_py = (project / "main.py").read_text()
     assert main_py.index("ez_pixel.init_pixel()") < main_py.index("app = FastAPI(")
+    assert 'app = FastAPI(title="svc", lifespan=ez_pixel_lifespan)' in main_py
+    assert main_py.index("async def ez_pixel_lifespan") < main_py.index("app = FastAPI(")
     setup = (project / "logging_setup.py").read_text()
     assert "from ez_pixel.structlog import PixelProcessor\n" in setup
     assert setup.index("PixelProcessor(),") < setup.index("format_exc_info")
@@ -302,8 +282,7 @@ def test_fastapi_with_structlog(collector: Any, capsys: Any, tmp_path: Path) -> 
     need("structlog")
     script = (
         "import structlog, ez_pixel\n"
-        "from logging_setup import configure_logging\n"
-        "configure_logging()\n"
+        "import main  # the app's module: init_pixel(), then its structlog configuration\n"
         "try:\n    1 / 0\n"
         "except ZeroDivisionError:\n    structlog.get_logger().exception('total failed', order=7)\n"
         "ez_pixel.flush_pixel(5)\n"
@@ -391,7 +370,7 @@ def test_dry_run_writes_nothing_and_registers_nothing(capsys: Any, tmp_path: Pat
         assert code == 0, out
         assert snapshot(project) == before
         assert "would register project" in out and "Registered" not in out
-        assert "+PIXEL_PROJECT_KEY=<key from the server>" in out
+        assert "+EZCODER_PIXEL_KEY=<key from the server>" in out
         assert "Dry run: nothing was written" in out
         assert out.count("+++ b/") >= 3, out  # dependency, wiring, .env
 
@@ -411,7 +390,7 @@ def test_an_unreachable_server_changes_nothing(capsys: Any, tmp_path: Path) -> N
     project = copy("flask_poetry", tmp_path)
     before = snapshot(project)
     code, out = install(capsys, project, "--ingest-url", "http://127.0.0.1:9/ingest", "--yes")
-    assert code == 1 and "cannot reach http://127.0.0.1:9 to register the project" in out
+    assert code == 1 and "cannot register the project: cannot reach http://127.0.0.1:9" in out
     assert "(nothing was changed)" in out and snapshot(project) == before
 
 
@@ -448,12 +427,12 @@ def test_env_is_appended_to_and_its_values_are_kept(
     code, out = install_key(capsys, project, collector)
     assert code == 0 and ".env sets PIXEL_INGEST_URL to another value: left as it is" in out
     assert env_file.read_text() == (
-        old + "\n# ez-pixel error reporting (ez-pixel install)\n" + f"PIXEL_PROJECT_KEY={KEY}\n"
+        old + "\n# ez-pixel error reporting (ez-pixel install)\n" + f"EZCODER_PIXEL_KEY={KEY}\n"
     )
     (project / ".gitignore").write_text("*.pyc")
     before = env_file.read_bytes()
     _, out = install_key(capsys, project, collector)
-    assert env_file.read_bytes() == before and ".env already sets PIXEL_PROJECT_KEY" in out
+    assert env_file.read_bytes() == before and ".env already sets EZCODER_PIXEL_KEY" in out
     assert (project / ".gitignore").read_text() == "*.pyc\n.env\n"
 
 
@@ -626,7 +605,8 @@ def test_one_module_with_the_app_and_structlog(collector: Any, capsys: Any, tmp_
         .read_text()
         .startswith(
             "import structlog\nfrom starlette.applications import Starlette\n\n"
-            "import ez_pixel\nfrom ez_pixel.structlog import PixelProcessor\n\ntry:"
+            "import ez_pixel\nimport contextlib\nimport typing\n"
+            "from ez_pixel.structlog import PixelProcessor\n\ntry:"
         )
     )
     assert "processors=[PixelProcessor(), structlog.dev.ConsoleRenderer()]" in out
@@ -653,3 +633,35 @@ def test_crlf_and_bom_are_kept(collector: Any, capsys: Any, tmp_path: Path) -> N
     data = cli.read_bytes()
     assert data.startswith(b"\xef\xbb\xbf") and b"ez_pixel.init_pixel()\r\n" in data
     assert b"\n" not in data.replace(b"\r\n", b"")
+
+
+def test_a_pixel_project_key_line_becomes_ezcoder_pixel_key(
+    collector: Any, capsys: Any, tmp_path: Path
+) -> None:
+    project = copy("plain_pep621", tmp_path)
+    env_file = project / ".env"
+    env_file.write_text(
+        f"DEBUG=1\nexport PIXEL_PROJECT_KEY='{KEY}'\nPIXEL_INGEST_URL={collector.ingest_url}\n"
+    )
+    code, out = install(capsys, project)  # the key and the URL come from .env
+    assert code == 0, out
+    assert "rename PIXEL_PROJECT_KEY to EZCODER_PIXEL_KEY in .env (same key)" in out
+    assert f"-export PIXEL_PROJECT_KEY='{KEY}'\n+EZCODER_PIXEL_KEY={KEY}\n" in out
+    assert env_file.read_text() == (
+        f"DEBUG=1\nEZCODER_PIXEL_KEY={KEY}\nPIXEL_INGEST_URL={collector.ingest_url}\n"
+    )
+    assert_idempotent(capsys, project, collector)
+
+
+def test_an_entry_wired_by_the_ezcoder_installer_is_left_alone(
+    collector: Any, capsys: Any, tmp_path: Path
+) -> None:
+    project = copy("plain_pep621", tmp_path)
+    cli = project / "plaintool/cli.py"
+    # What install.ts's wirePythonEntry inserts at the top of an entry point.
+    cli.write_text("import ez_pixel_init  # noqa: F401, E402  -- ez-pixel\n" + cli.read_text())
+    before = cli.read_bytes()
+    code, out = install_key(capsys, project, collector)
+    assert code == 0, out
+    assert "plaintool/cli.py imports ez_pixel_init (the ezcoder installer's init_pixel call)" in out
+    assert cli.read_bytes() == before

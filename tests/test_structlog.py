@@ -451,7 +451,7 @@ def test_context_limits_and_hostile_values(pixel: Any, events: Any, collector: A
     assert len(context["big"]) == 200 and context["big"].endswith("…")
     assert len(context["nested"]) <= 200 and context["nested"].startswith("{'k': [0, 1, 2")
     assert context["raw"] == "b'\\xff\\x00'"
-    assert context["surrogate"] == "?"
+    assert context["surrogate"] == "\ufffd"
     assert "level" not in context and "timestamp" not in context and "event" not in context
     assert all(isinstance(v, str) and len(v) <= 200 for v in wide["context"].values())
     assert sum(len(k) + len(v) for k, v in wide["context"].items()) <= 4096

@@ -33,19 +33,38 @@ MANUAL_TYPE = "ManualReport"
 
 #: Chained exceptions and exception-group members described per event, at most.
 MAX_CAUSES = 3
+#: Innermost frames kept of each chained exception: enough to find its innermost app frame.
+MAX_CAUSE_FRAMES = 20
+
+#: Modules whose classes Python's traceback prints bare (``KeyError``, not ``builtins.KeyError``).
+_BARE_MODULES = ("builtins", "__main__")
 
 
 def type_name(exc: BaseException) -> str:
-    """The exception's class name, as the event's ``type``."""
+    """The exception's class as Python's traceback prints it, as the event's ``type``.
+
+    ``module.QualName`` (``sqlite3.OperationalError``,
+    ``django.db.utils.OperationalError``); builtins and ``__main__`` classes bare.
+    """
     try:
-        name = type(exc).__qualname__
-        return name[:MAX_TYPE_CHARS] if isinstance(name, str) and name else "Exception"
+        cls = type(exc)
+        name = cls.__qualname__
+        if not isinstance(name, str) or not name:
+            return "Exception"
+        module = cls.__module__
+        if isinstance(module, str) and module and module not in _BARE_MODULES:
+            name = f"{module}.{name}"
+        return cut(name, MAX_TYPE_CHARS)
     except Exception:
         return "Exception"
 
 
 def causes_of(exc: BaseException) -> Optional[List[Cause]]:
-    """The ``__cause__``/``__context__`` chain of ``exc``, cycle-safe and bounded."""
+    """The ``__cause__``/``__context__`` chain of ``exc``, outermost first, cycle-safe and bounded.
+
+    Implicit context (an exception raised while handling another) counts,
+    unless the raise suppressed it (``raise ... from None``).
+    """
     causes: List[Cause] = []
     seen = {id(exc)}
     current: Optional[BaseException] = exc
@@ -59,8 +78,9 @@ def causes_of(exc: BaseException) -> Optional[List[Cause]]:
         if nxt is None or id(nxt) in seen:
             break
         seen.add(id(nxt))
-        frames, _ = frames_from_traceback(getattr(nxt, "__traceback__", None), limit=1)
-        causes.append((type_name(nxt), text_of(nxt, 300), frames[0] if frames else None))
+        tb = getattr(nxt, "__traceback__", None)
+        frames, _ = frames_from_traceback(tb, limit=MAX_CAUSE_FRAMES)
+        causes.append((type_name(nxt), text_of(nxt, 300), frames))
         current = nxt
     return causes or None
 

@@ -10,18 +10,54 @@ import time
 import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
-from .._text import cut
+from .._text import cut, units
 from ..contract import FIELDS, MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
 from ..options import Options
-from .fingerprint import fingerprint
+from .fingerprint import fingerprint, parameterise
 from .fit import Event, encode, omitted_frame
 from .frames import FrameResolver
+from .revision import runtime_with_revision
 from .scrub import Scrubber
-from .snapshot import KEEP_INNER, Capture, RawFrame
+from .snapshot import KEEP_INNER, Capture, Cause, RawFrame
+from .stack import chain_marker, collapse_libraries
+
+Frame = Dict[str, Any]
+
+#: How the root cause is appended to the message: after it, so that the
+#: outer message keeps the first 100 characters lists show.
+CAUSE_SEPARATOR = "; "
+#: Longest root-cause text quoted in the message, and the whole section.
+MAX_CAUSE_TEXT = 200
+MAX_CAUSE_SECTION = 400
 
 
 def _occurred_at(timestamp: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
+
+
+def _culprit(stack: List[Frame]) -> Optional[int]:
+    """Index of the innermost application frame, else of the innermost frame."""
+    for index, frame in enumerate(stack):
+        if frame["in_app"]:
+            return index
+    return 0 if stack else None
+
+
+class _Chain:
+    """One exception's frames as captured and as wire frames, and its culprit's index."""
+
+    __slots__ = ("culprit", "raw", "wire")
+
+    def __init__(self, raw: List[RawFrame], resolver: FrameResolver) -> None:
+        self.raw = raw
+        self.wire: List[Frame] = [resolver.wire_frame(frame) for frame in raw]
+        self.culprit = _culprit(self.wire)
+
+    def app_culprit(self) -> Optional[int]:
+        """The culprit's index when it is application code, else None."""
+        if self.culprit is not None and self.wire[self.culprit]["in_app"]:
+            return self.culprit
+        return None
 
 
 class EventBuilder:
@@ -35,6 +71,9 @@ class EventBuilder:
         self._scrubber = (
             Scrubber(options.scrub_keys, options.scrub_patterns) if options.scrub else None
         )
+        self._runtime = runtime_with_revision(
+            options.runtime, options.project_root, getattr(options, "release", None)
+        )
         #: (file, line) -> (first line number, scrubbed lines): a bug recurs at one place.
         self._contexts: Dict[Tuple[str, int], Optional[Tuple[int, List[str]]]] = {}
         #: Messages quote paths too (asyncio's "coro=<f() defined at /home/me/app.py:22>").
@@ -44,86 +83,121 @@ class EventBuilder:
         """``text`` with the project root's absolute path made relative, as in stacks."""
         return text.replace(self._root_prefix, "") if self._root_prefix in text else text
 
+    def _clean(self, text: str) -> str:
+        """Runtime text made portable and scrubbed of secrets."""
+        text = self._portable(text)
+        return self._scrubber.text(text) if self._scrubber is not None else text
+
     def build(self, capture: Capture) -> Event:
         """The complete wire event for ``capture``, not yet size-checked."""
-        stack: List[Dict[str, Any]] = [self._frames.wire_frame(raw) for raw in capture.frames]
-        culprit = self._culprit(stack)
+        outer = _Chain(capture.frames, self._frames)
+        root: Optional[Cause] = capture.causes[-1] if capture.causes else None
+        cause = _Chain(root[2], self._frames) if root is not None else None
+        # The root cause's innermost app frame is where the failure started: the
+        # agent's "Location:" and code window point there (docs/event.md says why).
+        if cause is not None and cause.app_culprit() is not None:
+            site: Tuple[_Chain, Optional[int]] = (cause, cause.app_culprit())
+        else:
+            site = (outer, outer.app_culprit())
         event: Event = {
             "event_id": capture.event_id or str(uuid.uuid4()),
             "project_key": self._options.project_key,
-            "fingerprint": self._fingerprint(capture, stack, culprit),
+            "fingerprint": self._fingerprint(capture, outer, root, cause),
             "type": cut(capture.type_name, MAX_TYPE_CHARS),
-            "message": cut(self._portable(capture.message), MAX_MESSAGE_CHARS),
-            "stack": stack,
-            "code_context": self._code_context(capture, stack, culprit),
-            "runtime": self._options.runtime,
+            "message": self._message(capture, root, cause),
+            "stack": self._stack(capture, outer, cause),
+            "code_context": self._code_context(*site),
+            "runtime": self._runtime,
             "manual_report": capture.manual,
             "level": capture.level,
             "occurred_at": _occurred_at(capture.timestamp),
         }
-        if capture.omitted:
-            stack.insert(KEEP_INNER, omitted_frame(capture.omitted))
         if capture.causes:
-            event["causes"] = [self._cause(*cause) for cause in capture.causes]
+            chains = [None] * (len(capture.causes) - 1) + [cause]  # the root's is built already
+            event["causes"] = [self._cause(c, chain) for c, chain in zip(capture.causes, chains)]
         if capture.extra:
             for key, value in capture.extra.items():
                 event.setdefault(key, value)
         if self._scrubber is not None:
-            self._scrub(event, self._scrubber)
+            for key in event.keys() - _WIRE_FIELDS:
+                event[key] = self._scrubber.value(key, event[key])
         return event
 
-    @staticmethod
-    def _scrub(event: Event, scrubber: Scrubber) -> None:
-        event["message"] = scrubber.text(event["message"])
-        for key in event.keys() - _WIRE_FIELDS:
-            event[key] = scrubber.value(key, event[key])
+    def _stack(self, capture: Capture, outer: _Chain, cause: Optional[_Chain]) -> List[Frame]:
+        stack = outer.wire
+        if capture.omitted:
+            stack.insert(KEEP_INNER, omitted_frame(capture.omitted))
+        if cause is not None and cause.wire:
+            stack = cause.wire + [chain_marker(capture.type_name)] + stack
+        return collapse_libraries(stack)
 
-    def _cause(self, type_name: str, message: str, raw: Optional[RawFrame]) -> Dict[str, Any]:
-        """One chained exception: type, message, and where it was raised."""
+    def _message(self, capture: Capture, root: Optional[Cause], cause: Optional[_Chain]) -> str:
+        """The message, then the quoted root cause: ``...; caused by T('text') at f.py:12``."""
+        text = self._clean(capture.message)
+        if root is None or cause is None:
+            return cut(text, MAX_MESSAGE_CHARS)
+        section = self._cause_section(root, cause)
+        text = cut(text, MAX_MESSAGE_CHARS - units(section) - len(CAUSE_SEPARATOR))
+        return f"{text}{CAUSE_SEPARATOR}{section}" if text else section
+
+    def _cause_section(self, root: Cause, cause: _Chain) -> str:
+        # Untrusted text for an agent with a shell: quoted as Python's repr prints it
+        # (newlines and control characters escaped), capped and scrubbed.
+        text = cut(self._clean(root[1]), MAX_CAUSE_TEXT)
+        section = f"caused by {root[0]}({text!r})" if text else f"caused by {root[0]}()"
+        if cause.culprit is not None:
+            frame = cause.wire[cause.culprit]
+            section += f" at {frame['file']}:{frame['line']}"
+        return cut(section, MAX_CAUSE_SECTION)
+
+    def _cause(self, chained: Cause, chain: Optional[_Chain]) -> Dict[str, Any]:
+        """One chained exception: type, message, and where in the app it was raised."""
         cause: Dict[str, Any] = {
-            "type": cut(type_name, MAX_TYPE_CHARS),
-            "message": cut(self._portable(message), 300),
+            "type": cut(chained[0], MAX_TYPE_CHARS),
+            "message": cut(self._portable(chained[1]), 300),
         }
-        if raw is not None:
-            frame = self._frames.wire_frame(raw)
+        if chain is None:
+            chain = _Chain(chained[2], self._frames)
+        if chain.culprit is not None:
+            frame = chain.wire[chain.culprit]
             cause.update(file=frame["file"], line=frame["line"], fn=frame["fn"])
         return cause
 
-    @staticmethod
-    def _culprit(stack: List[Dict[str, Any]]) -> Optional[int]:
-        """Index of the innermost application frame, else of the innermost frame."""
-        for index, frame in enumerate(stack):
-            if frame["in_app"]:
-                return index
-        return 0 if stack else None
+    def _locator(self, chain: _Chain, index: int) -> List[str]:
+        """Where a frame is, as the fingerprint sees it: the same on every machine and Python.
+
+        The function's plain name (``co_qualname`` exists only on 3.11+) and the
+        stripped failing line; the line number only when the source cannot be read.
+        """
+        raw, frame = chain.raw[index], chain.wire[index]
+        text = self._frames.line_text(raw)
+        return [frame["file"], raw[0].co_name, text or str(frame["line"])]
 
     def _fingerprint(
-        self, capture: Capture, stack: List[Dict[str, Any]], culprit: Optional[int]
+        self, capture: Capture, outer: _Chain, root: Optional[Cause], cause: Optional[_Chain]
     ) -> str:
         parts = [capture.type_name]
         if capture.group is not None:
-            parts.append(capture.group)
-        if culprit is not None:
-            frame = stack[culprit]
-            text = self._frames.line_text(capture.frames[culprit])
-            # Without source text, the line number is the best stable locator left.
-            parts += [frame["file"], frame["fn"], text or str(frame["line"])]
+            parts.append(parameterise(capture.group))
+        if outer.culprit is not None:
+            parts += self._locator(outer, outer.culprit)
         elif capture.group is None:
-            parts.append(capture.message[:200])
+            parts.append(parameterise(capture.message))
+        if root is not None and cause is not None:
+            parts += ["caused by", root[0]]
+            if cause.culprit is not None:
+                parts += self._locator(cause, cause.culprit)
         return fingerprint(parts)
 
-    def _code_context(
-        self, capture: Capture, stack: List[Dict[str, Any]], culprit: Optional[int]
-    ) -> Optional[Dict[str, Any]]:
-        if culprit is None or not stack[culprit]["in_app"]:
+    def _code_context(self, chain: _Chain, index: Optional[int]) -> Optional[Dict[str, Any]]:
+        if index is None:
             return None
-        frame = stack[culprit]
-        raw = capture.frames[culprit]
+        frame, raw = chain.wire[index], chain.raw[index]
         key = (raw[0].co_filename, frame["line"])
         if key not in self._contexts:
             if len(self._contexts) >= 512:
                 self._contexts.clear()
-            self._contexts[key] = self._read_context(capture.frames[culprit])
+            self._contexts[key] = self._read_context(raw)
         found = self._contexts[key]
         if found is None:
             return None
@@ -156,12 +230,14 @@ def minimal(capture: Capture, options: Options) -> Event:
     return {
         "event_id": capture.event_id or str(uuid.uuid4()),
         "project_key": options.project_key,
-        "fingerprint": fingerprint([capture.type_name, capture.group or capture.message[:200]]),
+        "fingerprint": fingerprint(
+            [capture.type_name, parameterise(capture.group or capture.message)]
+        ),
         "type": cut(str(capture.type_name), MAX_TYPE_CHARS),
         "message": cut(str(capture.message), MAX_MESSAGE_CHARS),
         "stack": [],
         "code_context": None,
-        "runtime": options.runtime,
+        "runtime": cut(str(options.runtime), 64),
         "manual_report": bool(capture.manual),
         "level": capture.level,
         "occurred_at": _occurred_at(capture.timestamp),

@@ -56,12 +56,16 @@ def _trim_stack_middle(event: Event) -> None:
 
 
 def _narrow_context(event: Event) -> None:
-    context = event["code_context"]
-    if context:
-        error_index = context["error_line"] - context["start_line"]
-        lo = max(0, error_index - 2)
-        context["lines"] = [line[:120] for line in context["lines"][lo : error_index + 3]]
-        context["start_line"] += lo
+    """Two lines each side of the failing one, still centred as the agent numbers them."""
+    context = event.get("code_context")
+    lines = context.get("lines") if isinstance(context, dict) else None
+    if isinstance(context, dict) and isinstance(lines, list):
+        error_index = (len(lines) - 1) // 2  # where the agent reads the failing line
+        keep = min(2, error_index)
+        lo = error_index - keep
+        context["lines"] = [str(line)[:120] for line in lines[lo : error_index + keep + 1]]
+        if isinstance(context.get("error_line"), int):
+            context["start_line"] = context["error_line"] - keep
 
 
 def _drop_context(event: Event) -> None:

@@ -15,11 +15,19 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 from .._text import cut
 from .snapshot import RawFrame, module_name
+from .statements import StatementStarts
 
 #: Longest source line kept in an event; longer ones are cut.
 MAX_LINE_CHARS = 300
 MAX_NAME_CHARS = 512
 _LIBRARY_DIRS = ("site-packages", "dist-packages")
+#: Directories inside a project that hold installed code, never the app's own.
+_ENV_DIR_NAMES = frozenset((".venv", ".tox", ".nox", "__pypackages__", "node_modules"))
+#: This SDK's own package: its frames are never application code.
+_SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_SDK_MODULE = "ez_pixel"
+#: Directories above a file searched for a virtualenv's ``pyvenv.cfg``.
+_VENV_DEPTH = 6
 
 
 def _norm(path: str) -> str:
@@ -37,6 +45,19 @@ def _stdlib_dirs() -> List[str]:
     for directory in dirs:
         found.add(_norm(directory))
         found.add(_norm(os.path.realpath(directory)))
+    return sorted(found, key=len, reverse=True)
+
+
+def _env_dirs() -> List[str]:
+    """Where Python environments keep scripts and installed code: never the app's.
+
+    A virtualenv's ``bin/`` holds console-script launchers (``bin/gunicorn``);
+    they run the app but are not its code.
+    """
+    found = set()
+    for prefix in {sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix}:
+        for sub in ("bin", "Scripts", "lib", "lib64", "Lib", "include"):
+            found.add(_norm(os.path.join(prefix, sub)))
     return sorted(found, key=len, reverse=True)
 
 
@@ -62,6 +83,11 @@ class FrameResolver:
         self._include = tuple(in_app_include)
         self._exclude = tuple(in_app_exclude)
         self._stdlib = _stdlib_dirs()
+        self._envs = _env_dirs()
+        self._statements = StatementStarts()
+        self._sdk = (_norm(_SDK_DIR), _norm(os.path.realpath(_SDK_DIR)))
+        #: Directory -> whether it is (inside) a Python environment.
+        self._env_dir: Dict[str, bool] = {}
         self._files: Dict[Tuple[str, str], Tuple[str, bool]] = {}
         self._wire: Dict[Tuple[int, int, int], Tuple[object, Dict[str, object]]] = {}
 
@@ -92,11 +118,49 @@ class FrameResolver:
             if _under(path, directory):
                 return self._relative(path, directory), False
         real = _norm(os.path.realpath(filename))
+        library = self._is_sdk(path, real, module) or self._in_env(path)
         for candidate in (path, real):
             for root in self._roots:
                 if _under(candidate, root):
-                    return self._relative(candidate, root), True
-        return self._outside_path(path, module), True
+                    in_app = not library and not self._in_venv(candidate, root)
+                    return self._relative(candidate, root), in_app
+        library = library or self._in_venv(path, "")
+        return self._outside_path(path, module), not library
+
+    def _is_sdk(self, path: str, real: str, module: str) -> bool:
+        if module == _SDK_MODULE or module.startswith(_SDK_MODULE + "."):
+            return True
+        return any(_under(p, sdk) for p in (path, real) for sdk in self._sdk)
+
+    def _in_env(self, path: str) -> bool:
+        return any(_under(path, directory) for directory in self._envs)
+
+    def _in_venv(self, path: str, root: str) -> bool:
+        """Whether ``path`` lies in a virtualenv (a ``pyvenv.cfg`` above it) or a tool directory.
+
+        Catches a project's own ``.venv`` and console-script launchers
+        (``venv/bin/gunicorn``) of environments other than the running one.
+        Inside the project, only directories below ``root`` count: a project
+        kept inside a virtualenv's directory is still the app.
+        """
+        directory = os.path.dirname(path)
+        for _ in range(_VENV_DEPTH):
+            if (root and not _under(directory, root)) or directory == root:
+                break
+            known = self._env_dir.get(directory)
+            if known is None:
+                known = os.path.basename(directory) in _ENV_DIR_NAMES or os.path.isfile(
+                    os.path.join(directory, "pyvenv.cfg")
+                )
+                if len(self._env_dir) < 4096:
+                    self._env_dir[directory] = known
+            if known:
+                return True
+            parent = os.path.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        return False
 
     @staticmethod
     def _relative(path: str, directory: str) -> str:
@@ -190,22 +254,44 @@ class FrameResolver:
         return data.decode("utf-8", "replace").splitlines(True)
 
     def line_text(self, raw: RawFrame) -> str:
-        """The stripped source line of ``raw``, or '' when it is not available."""
+        """The stripped first line of the failing statement of ``raw``, or '' when unknown.
+
+        The statement's first line, not the reported one: Python versions
+        report different lines inside a statement spanning several.
+        """
         code, lineno, _, _ = raw
         lines = self.source(code.co_filename, module_name(raw))
         if not lines or not 0 < lineno <= len(lines):
             return ""
+        lineno = self._statements.start(code.co_filename, lines, lineno)
         return lines[lineno - 1].strip()[:MAX_LINE_CHARS]
 
     def context(self, raw: RawFrame, window: int) -> Optional[Tuple[int, List[str]]]:
-        """``(first line number, lines)`` around the line of ``raw``, or None."""
+        """``(first line number, lines)`` around the line of ``raw``, or None.
+
+        The window is centred on the failing line, as the fix agent numbers it
+        (see :func:`centred`).
+        """
         code, lineno, _, _ = raw
         lines = self.source(code.co_filename, module_name(raw))
         if not lines or not 0 < lineno <= len(lines):
             return None
-        start = max(1, lineno - window)
-        chosen = lines[start - 1 : lineno + window]
-        return start, [line.rstrip("\r\n")[:MAX_LINE_CHARS] for line in chosen]
+        first, last = centred(lineno, len(lines), window)
+        chosen = lines[first - 1 : last]
+        return first, [line.rstrip("\r\n")[:MAX_LINE_CHARS] for line in chosen]
+
+
+def centred(lineno: int, total: int, window: int) -> Tuple[int, int]:
+    """First and last line numbers of a code window the fix agent numbers right.
+
+    The agent numbers ``lines`` from ``error_line - (len(lines) - 1) // 2``,
+    ignoring any start line we send, so the failing line must sit at index
+    ``(len - 1) // 2``: as many lines before it as after (one more after is
+    allowed). Near the start or the end of a file the window shrinks to fit.
+    """
+    before = max(0, min(window, lineno - 1, total - lineno))
+    after = min(before + 1, window, total - lineno) if before < window else before
+    return lineno - before, lineno + after
 
 
 def _loader_source(module: str) -> Optional[List[str]]:

@@ -16,8 +16,8 @@ from typing import Any, List, Optional, Tuple
 #: on the worker, which is cheaper than reading it here for every frame).
 RawFrame = Tuple[CodeType, int, int, Any]
 
-#: A chained exception: its type, its text and where it was raised (innermost frame).
-Cause = Tuple[str, str, Optional[RawFrame]]
+#: A chained exception: its type, its text and its innermost frames (innermost first).
+Cause = Tuple[str, str, List[RawFrame]]
 
 #: Frames kept from each end of a deeper stack (a RecursionError has ~1,000).
 KEEP_INNER = 80

@@ -1,8 +1,8 @@
 """Where servers and workers keep their errors away from the root logger.
 
 ``init_pixel`` puts a :class:`~ez_pixel.PixelHandler` on the root logger, which
-sees every record that propagates. Three popular runners log their errors
-where it cannot:
+sees every record that propagates. Popular servers and frameworks log their
+errors where it cannot:
 
 - **uvicorn** logs ``Exception in ASGI application`` on ``uvicorn.error``, and
   its default logging config makes ``uvicorn`` non-propagating. It also runs
@@ -11,17 +11,25 @@ where it cannot:
 - **gunicorn** logs errors in workers (``Error handling request``) and in the
   arbiter (``Worker ... was sent SIGKILL``) on ``gunicorn.error``, which it
   makes non-propagating.
+- **Django** logs a failing request on ``django.request``, under ``django``,
+  which a ``LOGGING`` like the one in Django's own how-to makes
+  non-propagating (``"propagate": False``, with its own console handler).
 - **Celery** empties the root logger's handlers when a worker starts
   (``worker_hijack_root_logger``, on by default), and its task loggers
   (``get_task_logger``) hang under the non-propagating ``celery.task``.
+- An app's own configuration can make any of them, or Celery's
+  ``celery.app.trace`` and ``asyncio``, non-propagating.
 
-:class:`Integrations` handles all three without importing any of them: a
-filter on each server error logger (``dictConfig`` and ``fileConfig`` remove a
+:class:`Integrations` handles them without importing any of them: a
+filter on each of these error loggers that exists (``dictConfig`` and ``fileConfig`` remove a
 logger's handlers but keep its filters) hands the records to a PixelHandler,
 and, when Celery is loaded, receivers of its ``after_setup_logger`` and
 ``after_setup_task_logger`` signals put a PixelHandler back on the root logger
 and on ``celery.task``. A record that also reaches another PixelHandler is
-still reported once.
+still reported once. Django's and Flask's request-exception signals are in
+:mod:`.web`. Whatever the application loads or configures later is picked up
+after each logging configuration call (:mod:`.configwatch`): Django always
+runs one in ``django.setup()``.
 """
 
 import copy
@@ -32,9 +40,18 @@ from typing import Any, List, Optional, Tuple
 
 from .._guard import swallowed
 from ..handler import PixelHandler
+from .configwatch import unwatch, watch
+from .web import RequestErrors
 
-#: Error loggers that servers make non-propagating (uvicorn, gunicorn).
-SERVER_LOGGERS = ("uvicorn.error", "gunicorn.error")
+#: Where servers and frameworks log their errors, on loggers that they (or an
+#: app's logging configuration) may make non-propagating.
+SERVER_LOGGERS = (
+    "uvicorn.error",
+    "gunicorn.error",
+    "django.request",
+    "celery.app.trace",
+    "asyncio",
+)
 #: The non-propagating parent of Celery's task loggers.
 CELERY_TASK_LOGGER = "celery.task"
 _DISPATCH_UID = "ez_pixel.integrations"
@@ -106,14 +123,30 @@ class Integrations:
         self.handler = handler or PixelHandler(logging.ERROR)
         self._taps: List[Tuple[logging.Logger, ServerLogTap]] = []
         self._attached: List[logging.Logger] = []
+        self._signals: Any = None
+        self._requests = RequestErrors(self.handler)
+        self.refresh()
+        watch(self.refresh)
+
+    def refresh(self) -> None:
+        """Tap the server loggers and connect to the frameworks loaded since the last call."""
+        self._tap_existing()
+        if self._signals is None:
+            self._signals = _celery_signals()
+            if self._signals is not None:
+                self._connect(self._signals)
+        self._requests.refresh()
+
+    def _tap_existing(self) -> None:
+        """A tap on each server logger that exists (made by its framework, never by us:
+        a logger made early would be disabled by a later ``disable_existing_loggers``)."""
+        tapped = {logger.name for logger, _ in self._taps}
         for name in SERVER_LOGGERS:
-            logger = logging.getLogger(name)
-            tap = ServerLogTap(self.handler)
-            logger.addFilter(tap)
-            self._taps.append((logger, tap))
-        self._signals = _celery_signals()
-        if self._signals is not None:
-            self._connect(self._signals)
+            logger = logging.Logger.manager.loggerDict.get(name)
+            if name not in tapped and isinstance(logger, logging.Logger):
+                tap = ServerLogTap(self.handler)
+                logger.addFilter(tap)
+                self._taps.append((logger, tap))
 
     def _connect(self, signals: Any) -> None:
         signals.after_setup_logger.connect(
@@ -134,6 +167,7 @@ class Integrations:
     def _after_setup_logger(self, logger: Any = None, **kwargs: Any) -> None:
         """Celery configured the root logger, emptying it first: put a PixelHandler back."""
         self._attach(logging.getLogger())
+        self._tap_existing()
 
     def _after_setup_task_logger(self, logger: Any = None, **kwargs: Any) -> None:
         """Celery configured ``celery.task``, which does not propagate: report from it too."""
@@ -142,6 +176,8 @@ class Integrations:
 
     def remove(self) -> None:
         """Take off every filter, handler and signal receiver this added."""
+        unwatch(self.refresh)
+        self._requests.remove()
         for logger, tap in self._taps:
             logger.removeFilter(tap)
         for logger in self._attached:

@@ -1,7 +1,8 @@
 """The ``ez-pixel`` command line: one module per command, the installer in :mod:`.install`.
 
 :mod:`.common` holds what commands share (errors, exit codes, argument types),
-:mod:`.source` where ``errors``/``show`` read from, :mod:`.main` the parser.
+:mod:`.management` the management API client behind ``errors``, ``show`` and
+``resolve``, :mod:`.main` the parser.
 """
 
 from .main import main

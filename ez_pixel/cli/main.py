@@ -5,7 +5,9 @@ import io
 import sys
 from typing import Any, Callable, List, Optional, Sequence
 
-from . import demo, errors, send_test, serve, show
+from ez_pixel._version import __version__
+
+from . import demo, errors, resolve, send_test, serve, show
 from .common import EXIT_OK, EXIT_USAGE, CliError
 from .install import command as install
 
@@ -15,6 +17,7 @@ REGISTRARS: List[Callable[[Any], None]] = [
     serve.register,
     errors.register,
     show.register,
+    resolve.register,
     send_test.register,
     install.register,
 ]
@@ -25,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ez-pixel", description="ez-pixel: local error collector and tools"
     )
+    parser.add_argument("--version", action="version", version=f"ez-pixel {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     for register in REGISTRARS:
         register(subparsers)

@@ -1,68 +1,65 @@
-"""The collector's HTTP layer: the listening server and the request handler.
+"""The collector's HTTP layer: the listening server, reading requests, writing answers.
 
-Everything here is about HTTP itself (routing, reading a body safely,
-answering in JSON, closing connections that cannot be reused); what each
-route does lives in :mod:`.ingest` and :mod:`.api`, and the route table in
-:mod:`.routes`.
+Everything here is about HTTP itself (reading a body in any framing, keeping
+connections reusable, writing one complete answer); which answer a request
+gets is decided by :mod:`.routes`. Answers are :class:`Reply` values.
 """
 
-import json
+import contextlib
 import re
 import selectors
 import socket
 import socketserver
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import (
-    TYPE_CHECKING,
-    Any,
-    Callable,
-    Dict,
-    Iterable,
-    List,
-    Optional,
-    Tuple,
-    cast,
-)
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple, cast
 
 from ez_pixel.contract import MAX_BODY_CHARS
+
+from . import jsjson
 
 if TYPE_CHECKING:
     from .server import Collector
 
+#: A body of more bytes than this decodes to more than the cap in any encoding
+#: (at least one UTF-16 unit per 3 bytes, plus two byte order marks).
+MAX_BODY_BYTES = 3 * MAX_BODY_CHARS + 6
 # Over-cap bodies up to this size are read and thrown away after the 413 so the
 # client is not reset mid-upload and reliably gets the answer; bigger ones are not.
 _MAX_DISCARD_BYTES = 1 << 20
-DIGITS_RE = re.compile(r"^[0-9]+$")
-
-#: A route's handler: called with the request handler and the path's groups.
-RouteHandler = Callable[..., None]
-#: ``(path pattern, {method: handler})``, tried in order.
-Route = Tuple["re.Pattern[str]", Dict[str, RouteHandler]]
+_DIGITS_RE = re.compile(r"^[0-9]+$")
 
 
-class Reject(Exception):
-    """An HTTP error answer raised from deep inside a request handler."""
+@dataclass
+class Reply:
+    """One HTTP answer: status, body bytes, content type and extra headers."""
 
-    def __init__(self, status: int, error: str) -> None:
-        """Answer ``status`` with ``{"error": error}``."""
-        super().__init__(error)
-        self.status = status
-        self.error = error
-
-
-def _reject_constant(name: str) -> Any:
-    """Refuse ``NaN``/``Infinity``: they are not JSON and strict servers reject them."""
-    raise ValueError(f"not JSON: {name}")
+    status: int
+    body: bytes = b""
+    content_type: Optional[str] = "application/json"
+    headers: List[Tuple[str, str]] = field(default_factory=list)
 
 
-def parse_json(body: bytes) -> Any:
-    """Parse a UTF-8 JSON body, raising ``Reject(400, "invalid json")`` on any failure."""
-    try:
-        return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
-    except (ValueError, RecursionError):
-        raise Reject(400, "invalid json") from None
+def json_reply(status: int, value: Any) -> Reply:
+    """A JSON answer, encoded as the server's ``c.json`` encodes it."""
+    return Reply(status, jsjson.stringify(value).encode("utf-8"))
+
+
+def text_reply(status: int, text: str) -> Reply:
+    """A plain-text answer (the server's 404 and 500 pages)."""
+    return Reply(status, text.encode("utf-8"), "text/plain; charset=UTF-8")
+
+
+NOT_FOUND = text_reply(404, "404 Not Found")
+INTERNAL_ERROR = text_reply(500, "Internal Server Error")
+
+#: Decides the answer to one request.
+Router = Callable[["Handler"], Reply]
+
+
+class BodyTooLarge(Exception):
+    """The body is certainly over the cap; it was not (entirely) read."""
 
 
 class Server(ThreadingHTTPServer):
@@ -72,18 +69,17 @@ class Server(ThreadingHTTPServer):
     # stop() must not wait for idle keep-alive or slow connections.
     block_on_close = False
 
-    def __init__(
-        self, address: Tuple[str, int], collector: "Collector", routes: List[Route]
-    ) -> None:
+    def __init__(self, address: Tuple[str, int], collector: "Collector", router: Router) -> None:
         """Bind ``address`` (IPv6 when the host has a colon)."""
         self.collector = collector
-        self.routes = routes
+        self.router = router
         if ":" in address[0]:
             self.address_family = socket.AF_INET6
-        super().__init__(address, Handler)
         # serve_forever() polls for shutdown; waking the selector instead makes
-        # stop() immediate and an idle server free.
+        # stop() immediate and an idle server free. Made before binding, which
+        # closes the server (and so this pair) when the port is taken.
         self._wake_read, self._wake_write = socket.socketpair()
+        super().__init__(address, Handler)
 
     def serve_until_woken(self) -> None:
         """Accept connections until :meth:`wake` is called."""
@@ -117,7 +113,7 @@ class Server(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
-    """Routes one connection's requests; every answer is JSON with a Content-Length."""
+    """Reads one connection's requests and writes each router answer completely."""
 
     protocol_version = "HTTP/1.1"
     server_version = "ez-pixel-collector"
@@ -126,11 +122,22 @@ class Handler(BaseHTTPRequestHandler):
     disable_nagle_algorithm = True
     _discard_bytes = 0
     _body_read = False
+    _expect_refused = False
 
     @property
     def collector(self) -> "Collector":
         """The collector this request belongs to."""
         return cast(Server, self.server).collector
+
+    @property
+    def route_path(self) -> str:
+        """The request's path without its query string."""
+        return self.path.split("?", 1)[0]
+
+    @property
+    def query(self) -> str:
+        """The request's query string ("" when there is none)."""
+        return self.path.split("?", 1)[1] if "?" in self.path else ""
 
     def setup(self) -> None:
         """Apply the per-connection socket timeout and track the connection."""
@@ -148,33 +155,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Suppress the default stderr access log."""
 
-    def do_GET(self) -> None:
-        """Handle GET."""
-        self._dispatch()
-
-    def do_POST(self) -> None:
-        """Handle POST."""
-        self._dispatch()
-
-    def do_PUT(self) -> None:
-        """Handle PUT."""
-        self._dispatch()
-
-    def do_DELETE(self) -> None:
-        """Handle DELETE."""
-        self._dispatch()
-
-    def do_PATCH(self) -> None:
-        """Handle PATCH."""
-        self._dispatch()
-
-    def do_OPTIONS(self) -> None:
-        """Handle OPTIONS."""
-        self._dispatch()
-
-    def do_HEAD(self) -> None:
-        """Handle HEAD (answered without a body)."""
-        self._dispatch()
+    def __getattr__(self, name: str) -> Any:
+        """Every method (``do_GET``, ``do_FOO``...) goes to the router, as on the server."""
+        if name.startswith("do_"):
+            return self._dispatch
+        raise AttributeError(name)
 
     def send_error(
         self, code: int, message: Optional[str] = None, explain: Optional[str] = None
@@ -185,46 +170,39 @@ class Handler(BaseHTTPRequestHandler):
             # An unparsable request line leaves the 0.9 default, which would
             # drop our status line and headers: answer in HTTP/1.1 anyway.
             self.request_version = self.protocol_version
-        self.send_json(code, {"error": text.lower()}, close=True)
+        self.close_connection = True
+        self._send(json_reply(code, {"error": text.lower()}))
 
     def handle_expect_100(self) -> bool:
-        """Refuse an announced oversize body before the client sends it."""
+        """Refuse an announced body that is certainly over the cap before it is sent."""
         length = self.headers.get("content-length", "")
-        if DIGITS_RE.match(length) and int(length) > MAX_BODY_CHARS:
-            if urlsplit(self.path).path == "/ingest":
-                self.collector.on_ingest(413, None, self.header_dict())
-            self.send_json(413, {"error": "payload too large"}, close=True)
+        if _DIGITS_RE.match(length) and int(length) > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._expect_refused = True  # the client waits for us: nothing to discard
+            self._dispatch()
             return False
         return super().handle_expect_100()
 
     def _dispatch(self) -> None:
-        """Route the request, turning every failure into a JSON answer."""
+        """Answer one request, turning every failure into an answer."""
         self._body_read = False
         try:
-            self._route()
-        except Reject as reject:
-            self.send_json(reject.status, {"error": reject.error}, close=reject.status >= 500)
+            reply = cast(Server, self.server).router(self)
         except OSError:
             self.close_connection = True  # client gone or too slow: nobody to answer
+            return
         except Exception:
-            self.send_json(500, {"error": "internal error"}, close=True)
+            self.close_connection = True
+            reply = INTERNAL_ERROR
+        try:
+            self._send(reply)
         finally:
             self._discard_body()
 
-    def _route(self) -> None:
-        """Find the handler for this path and method, or answer 404/405."""
-        path = urlsplit(self.path).path
-        for pattern, methods in cast(Server, self.server).routes:
-            match = pattern.match(path)
-            if match is None:
-                continue
-            handler = methods.get(self.command)
-            if handler is None:
-                self.send_json(405, {"error": "method not allowed"}, allow=methods)
-            else:
-                handler(self, *match.groups())
-            return
-        self.send_json(404, {"error": "not found"})
+    def header(self, name: str) -> Optional[str]:
+        """A request header as ``Headers.get`` returns it: repeated values joined by ", "."""
+        values = self.headers.get_all(name)
+        return None if not values else ", ".join(values)
 
     def header_dict(self) -> Dict[str, str]:
         """Return the request headers with lower-cased names."""
@@ -239,60 +217,75 @@ class Handler(BaseHTTPRequestHandler):
         return headers.get("transfer-encoding") is not None or length not in ("", "0")
 
     def read_body(self) -> bytes:
-        """Read the body announced by Content-Length, refusing oversize ones unread."""
+        """The whole body (Content-Length, chunked, or none); :class:`BodyTooLarge` past it."""
         if self.headers.get("transfer-encoding") is not None:
-            self.close_connection = True
-            raise Reject(411, "length required")
+            return self._read_chunked()
         lengths = set(self.headers.get_all("content-length") or [])
         if not lengths:
-            raise Reject(411, "length required")
+            self._body_read = True
+            return b""
         raw = lengths.pop().strip()
-        if lengths or not DIGITS_RE.match(raw):
+        if lengths or not _DIGITS_RE.match(raw):
             self.close_connection = True
-            raise Reject(400, "invalid content-length")
+            raise ValueError("invalid content-length")
         length = int(raw)
-        if length > MAX_BODY_CHARS:
+        if length > MAX_BODY_BYTES:
             self.close_connection = True
-            self._discard_bytes = length
-            raise Reject(413, "payload too large")
+            self._discard_bytes = 0 if self._expect_refused else length
+            raise BodyTooLarge()
         body = self.rfile.read(length)
         self._body_read = True
         if len(body) < length:
             raise ConnectionError("client closed the connection mid-body")
         return body
 
+    def _read_chunked(self) -> bytes:
+        """Read a chunked body, refusing it once it is certainly over the cap."""
+        chunks: List[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line.endswith(b"\n"):
+                raise ConnectionError("bad chunk")
+            size = int(line.split(b";")[0].strip() or b"x", 16)
+            if size == 0:
+                break
+            total += size
+            if total > MAX_BODY_BYTES:
+                self.close_connection = True
+                raise BodyTooLarge()
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline(1024)
+        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        self._body_read = True
+        return b"".join(chunks)
+
     def _discard_body(self) -> None:
         """After a 413, swallow a moderately sized body so the client sees the answer."""
         remaining, self._discard_bytes = self._discard_bytes, 0
         if not remaining or remaining > _MAX_DISCARD_BYTES:
             return
-        try:
+        with contextlib.suppress(OSError):
             while remaining > 0:
                 chunk = self.rfile.read(min(remaining, 65536))
                 if not chunk:
                     return
                 remaining -= len(chunk)
-        except OSError:
-            return
 
-    def send_json(
-        self, status: int, body: Any, *, close: bool = False, allow: Iterable[str] = ()
-    ) -> None:
-        """Write one complete JSON response; ``close`` ends the keep-alive connection.
-
-        The connection is also closed when it cannot be reused: after an earlier
-        decision to close, or when the request's body was left unread.
-        """
-        close = close or self.close_connection or self._has_unread_body()
-        data = json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        if allow:
-            self.send_header("Allow", ", ".join(allow))
+    def _send(self, reply: Reply) -> None:
+        """Write one complete answer; close the connection when it cannot be reused."""
+        close = self.close_connection or self._has_unread_body()
+        self.send_response(reply.status)
+        if reply.content_type is not None:
+            self.send_header("Content-Type", reply.content_type)
+        for name, value in reply.headers:
+            self.send_header(name, value)
+        if reply.status not in (204, 304):
+            self.send_header("Content-Length", str(len(reply.body)))
         if close:
             self.close_connection = True
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        if self.command != "HEAD" and reply.status not in (204, 304):
+            self.wfile.write(reply.body)

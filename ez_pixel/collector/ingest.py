@@ -1,36 +1,54 @@
-"""``POST /ingest``: check an event as the hosted server does, store it, answer."""
+"""``POST /ingest``: the hosted server's checks, in its order, with its answers.
 
-from typing import Any, Dict, Tuple
+Decode the body (413 past 65,536 UTF-16 code units), parse it (400 ``invalid
+json``), validate the event (:func:`ez_pixel.contract.validate_event`), compare
+a non-empty ``x-pixel-key`` header with the body's key, then store: 401 for a
+key no project has, 429 for a new fingerprint past the project's cap, 500
+where the server's ``JSON.stringify`` runs out of stack.
+"""
 
-from ez_pixel.contract import KEY_HEADER, validate_event
+from typing import Any, Dict, Optional, Tuple
 
-from .http import Handler, Reject, parse_json
+from ez_pixel.contract import KEY_HEADER, MAX_BODY_CHARS, utf16_len, validate_event
+
+from . import jsjson
+from .http import INTERNAL_ERROR, BodyTooLarge, Handler, Reply, json_reply
 
 
-def ingest(handler: Handler) -> None:
-    """Validate like the hosted server, store, report to the collector, answer."""
-    event: Any = None
+def ingest(handler: Handler) -> Reply:
+    """Answer one ``POST /ingest`` and report it (with the decoded body) to the collector."""
+    text: Optional[str] = None
     try:
-        event = parse_json(handler.read_body())
-        status, answer = _answer_event(handler, event)
-    except Reject as reject:
-        status, answer = reject.status, {"error": reject.error}
-    collector = handler.collector
-    collector.on_ingest(status, event, handler.header_dict())
-    collector.echo_event(event, status, answer)
-    handler.send_json(status, answer)
+        text, status, answer = _answer(handler)
+        reply = json_reply(status, answer)
+    except jsjson.TooDeep:
+        status, answer, reply = 500, {}, INTERNAL_ERROR
+    handler.collector.on_ingest(status, text, handler.header_dict(), answer)
+    return reply
 
 
-def _answer_event(handler: Handler, event: Any) -> Tuple[int, Dict[str, Any]]:
-    """Apply the contract's checks in the server's order, then store the event."""
-    if not isinstance(event, dict):
-        raise Reject(400, "invalid json")
+def _answer(handler: Handler) -> Tuple[Optional[str], int, Dict[str, Any]]:
+    """``(decoded body or None when over the cap, status, answer)`` for one request."""
+    try:
+        text = jsjson.decode_body(handler.read_body())
+    except BodyTooLarge:
+        return None, 413, {"error": "payload too large"}
+    except ValueError:
+        return None, 400, {"error": "invalid content-length"}
+    if utf16_len(text) > MAX_BODY_CHARS:
+        return None, 413, {"error": "payload too large"}
+    try:
+        event = jsjson.parse(text)
+    except ValueError:
+        return text, 400, {"error": "invalid json"}
     error = validate_event(event)
     if error is not None:
-        raise Reject(400, error)
-    header_key = handler.headers.get(KEY_HEADER)
-    if header_key is not None and header_key != event["project_key"]:
-        raise Reject(400, "project_key mismatch")
-    if not handler.collector.key_allowed(event["project_key"]):
-        raise Reject(401, "unknown project_key")
-    return handler.collector.store.ingest(event)
+        return text, 400, {"error": error}
+    header_key = handler.header(KEY_HEADER)
+    if header_key and header_key != event["project_key"]:
+        return text, 400, {"error": "project_key mismatch"}
+    collector = handler.collector
+    if collector.accept_any_key:
+        collector.store.ensure_key(event["project_key"])
+    status, answer = collector.store.ingest(event)
+    return text, status, answer

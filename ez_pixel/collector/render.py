@@ -1,12 +1,15 @@
 """Plain-text rendering of error groups for terminals and coding agents.
 
-Everything shown here came from an event, so from an untrusted program: every
-string passes through :func:`clean`, which makes control characters visible
-instead of letting them reach the terminal.
+A group is a row of the management API (``stack`` and ``code_context`` are
+JSON text there, times are milliseconds). Everything shown came from an
+event, so from an untrusted program: every string passes through
+:func:`clean`, which makes control characters visible instead of letting them
+reach the terminal.
 """
 
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
 # C0/C1 controls, DEL, line/paragraph separators and bidi overrides ("Trojan source").
@@ -15,7 +18,9 @@ _CONTROL_EXCEPT_NEWLINE_RE = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
 
-TABLE_COLUMNS = ("ID", "LEVEL", "TYPE", "MESSAGE", "LOCATION", "COUNT", "LAST SEEN")
+TABLE_COLUMNS = ("ID", "STATUS", "TYPE", "MESSAGE", "LOCATION", "COUNT", "LAST SEEN (UTC)")
+#: Characters of an ``err_<32 hex>`` id shown in tables; commands accept such a prefix.
+SHORT_ID = 12
 _TYPE_WIDTH = 32
 _MESSAGE_WIDTH = 60
 _LOCATION_WIDTH = 40
@@ -76,24 +81,44 @@ def frame_location(frame: Optional[Dict[str, Any]]) -> str:
     return f"{where}:{clean(line)}" if line is not None else where
 
 
+def parsed(value: Any) -> Any:
+    """A stored ``stack``/``code_context`` (JSON text) as a value; None when unreadable."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return None
+
+
 def group_location(group: Dict[str, Any]) -> str:
     """Return ``file:line`` of the innermost in-app frame of a group or event."""
-    return frame_location(innermost_frame(group.get("stack")))
+    return frame_location(innermost_frame(parsed(group.get("stack"))))
+
+
+def short_id(value: Any) -> str:
+    """The first :data:`SHORT_ID` characters of an id."""
+    return clean(value)[:SHORT_ID]
 
 
 def short_time(timestamp: Any) -> str:
-    """Return an ISO 8601 timestamp as ``YYYY-MM-DD HH:MM:SS`` (as stored: UTC)."""
-    text = clean(timestamp)
-    return text[:19].replace("T", " ") if len(text) >= 19 else text
+    """Return milliseconds since the epoch as ``YYYY-MM-DD HH:MM:SS`` UTC."""
+    if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+        try:
+            moment = datetime.fromtimestamp(timestamp / 1000, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return clean(timestamp)
+        return moment.strftime("%Y-%m-%d %H:%M:%S")
+    return clean(timestamp) if timestamp is not None else ""
 
 
 def _table_row(group: Dict[str, Any]) -> List[str]:
     """Return the cells of one group in :data:`TABLE_COLUMNS` order."""
     return [
-        str(group.get("id", "?")),
-        one_line(group.get("level", "?"), 8),
-        one_line(group.get("type", ""), _TYPE_WIDTH),
-        one_line(group.get("message", ""), _MESSAGE_WIDTH),
+        short_id(group.get("id", "?")),
+        one_line(group.get("status", "?"), 16),
+        one_line(group.get("type") or "Error", _TYPE_WIDTH),
+        one_line((group.get("message") or "").strip(), _MESSAGE_WIDTH),
         truncate_left(group_location(group), _LOCATION_WIDTH),
         str(group.get("occurrences", "?")),
         short_time(group.get("last_seen_at", "")),
@@ -109,7 +134,7 @@ def render_table(groups: Sequence[Dict[str, Any]]) -> str:
     lines = []
     for row in rows:
         cells = [
-            cell.rjust(w) if i in (0, 5) else cell.ljust(w)
+            cell.rjust(w) if i == 5 else cell.ljust(w)
             for i, (cell, w) in enumerate(zip(row, widths))
         ]
         lines.append("  ".join(cells).rstrip())
@@ -122,7 +147,10 @@ def _as_int(value: Any) -> Optional[int]:
 
 
 def code_context_start(code_context: Dict[str, Any], count: int) -> Optional[int]:
-    """Return the line number of ``lines[0]``: ``start_line``, else centred on ``error_line``."""
+    """Return the line number of ``lines[0]``: ``start_line``, else centred on ``error_line``.
+
+    Centred is how the ezcoder fix agent numbers the window.
+    """
     start = _as_int(code_context.get("start_line"))
     if start is not None:
         return start
@@ -132,6 +160,7 @@ def code_context_start(code_context: Dict[str, Any], count: int) -> Optional[int
 
 def render_code_context(code_context: Any) -> List[str]:
     """Render a code context as numbered lines, the failing one marked with ``>``."""
+    code_context = parsed(code_context)
     if not isinstance(code_context, dict) or not isinstance(code_context.get("lines"), list):
         return []
     lines = code_context["lines"]
@@ -159,51 +188,38 @@ def render_frame(frame: Any) -> str:
 
 def _render_details(group: Dict[str, Any]) -> List[str]:
     """Render the bookkeeping fields of a group, one ``name: value`` per line."""
-    status = "resolved" if group.get("resolved") else "open"
+    recurrences = group.get("recurrence_count") or 0
+    status = clean(group.get("status", "?"))
+    if recurrences:
+        status += f" (came back {recurrences} time(s) after a merged fix)"
     fields = [
-        ("group", group.get("id")),
-        ("status", f"{status}, recurred {group.get('recurrence_count', 0)} time(s)"),
-        ("level", group.get("level")),
+        ("id", group.get("id")),
+        ("status", status),
         ("occurrences", group.get("occurrences")),
-        ("first seen", group.get("first_seen_at")),
-        ("last seen", group.get("last_seen_at")),
-        ("occurred at", group.get("occurred_at")),
-        ("project", group.get("project_key")),
+        ("first seen", short_time(group.get("first_seen_at")) + " UTC"),
+        ("last seen", short_time(group.get("last_seen_at")) + " UTC"),
         ("fingerprint", group.get("fingerprint")),
         ("runtime", group.get("runtime")),
-        ("manual", group.get("manual_report")),
         ("last event", group.get("last_event_id")),
+        ("branch", group.get("branch")),
+        ("fixed at", short_time(group["fixed_at"]) if group.get("fixed_at") else None),
+        ("merged at", short_time(group["merged_at"]) if group.get("merged_at") else None),
     ]
     return [f"  {name + ':':<13}{clean(value)}" for name, value in fields if value is not None]
 
 
-def _render_extra(extra: Any) -> List[str]:
-    """Render unknown extra fields (``context``, ``cause``...) as indented JSON."""
-    if not isinstance(extra, dict) or not extra:
-        return []
-    out = ["", "Extra:"]
-    for name, value in extra.items():
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-        if len(text) > _MESSAGE_WIDTH and not isinstance(value, str):
-            text = json.dumps(value, indent=2, ensure_ascii=False)
-        body = clean(text, keep_newlines=True).replace("\n", "\n    ")
-        out.append(f"  {clean(name)}: {body}")
-    return out
-
-
 def render_group(group: Dict[str, Any]) -> str:
     """Render one group for a coding agent: headline, location, code, stack, details."""
-    message = clean(group.get("message", ""), keep_newlines=True)
-    out = [f"{clean(group.get('type', ''))}: {message}", f"  at {group_location(group)}"]
+    message = clean(group.get("message") or "", keep_newlines=True)
+    out = [f"{clean(group.get('type') or 'Error')}: {message}", f"  at {group_location(group)}"]
     code = render_code_context(group.get("code_context"))
     if code:
-        file = group["code_context"].get("file")
+        file = parsed(group.get("code_context")).get("file")
         out += ["", f"Code ({clean(file)}):" if file else "Code:", *code]
-    stack = group.get("stack")
+    stack = parsed(group.get("stack"))
     if isinstance(stack, list) and stack:
         out += ["", "Stack (innermost first):", *("  " + render_frame(f) for f in stack)]
     out += ["", "Details:", *_render_details(group)]
-    out += _render_extra(group.get("extra"))
     return "\n".join(out)
 
 
@@ -222,4 +238,4 @@ def render_echo_line(
     headline = one_line(f"{event.get('type', '')}: {event.get('message', '')}", 100)
     level = one_line(event.get("level", "?"), 7).ljust(7)
     where = group_location(event)
-    return f"{clock}  {level} #{answer.get('error_id')}  {headline}  at {where}  ({note})"
+    return f"{clock}  {level} {short_id(answer.get('error_id'))}  {headline}  at {where}  ({note})"

@@ -6,18 +6,31 @@ in :mod:`.http`, what each route does in :mod:`.ingest` and :mod:`.api`.
 """
 
 import contextlib
+import json
 import socket
 import threading
 import time
 from types import TracebackType
 from typing import Any, Dict, Iterable, Optional, Set, TextIO, Type
 
+from ez_pixel.contract import FINGERPRINT_CAP
+
 from .http import Server
 from .render import render_echo_line
-from .routes import ROUTES
-from .store import DEFAULT_FINGERPRINT_CAP, ErrorStore
+from .routes import route
+from .store import ErrorStore
 
 DEFAULT_TIMEOUT = 10.0
+
+
+def parse_body(text: Optional[str]) -> Any:
+    """A decoded request body as Python's ``json`` reads it; None when it is not JSON."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _url_host(host: str) -> str:
@@ -33,10 +46,12 @@ class Collector:
     """A local pixel ingest server on a background thread.
 
     ``port=0`` picks a free port (read it back from :attr:`port` after
-    :meth:`start`). ``keys``, when given, is the set of accepted project keys
-    (keys of projects created through ``POST /api/projects`` are accepted too).
-    ``echo`` receives one line per answered ingest. Subclasses may override
-    :meth:`on_ingest` to see every ``POST /ingest`` (``ez_pixel.testing`` does).
+    :meth:`start`). Events are accepted for the keys of the projects in the
+    database (``POST /api/projects`` creates one), for ``keys`` (each gets a
+    project of its own), or for any well-formed key with ``accept_any_key``
+    (a project is created on first sight, as tests want). ``echo`` receives
+    one line per answered ingest. Subclasses may override :meth:`on_ingest` to
+    see every ``POST /ingest`` (:mod:`ez_pixel.testing` does).
     """
 
     def __init__(
@@ -47,15 +62,19 @@ class Collector:
         keys: Optional[Iterable[str]] = None,
         echo: Optional[TextIO] = None,
         *,
+        accept_any_key: bool = False,
         timeout: float = DEFAULT_TIMEOUT,
-        fingerprint_cap: int = DEFAULT_FINGERPRINT_CAP,
+        fingerprint_cap: int = FINGERPRINT_CAP,
     ) -> None:
         """Configure the collector and open its store; nothing listens until :meth:`start`."""
         self.host = host
         self.timeout = timeout
         self.keys: Optional[Set[str]] = None if keys is None else set(keys)
+        self.accept_any_key = accept_any_key
         self.echo = echo
         self.store = ErrorStore(db, fingerprint_cap=fingerprint_cap)
+        for key in sorted(self.keys or ()):
+            self.store.ensure_key(key)
         self._port = port
         self._server: Optional[Server] = None
         self._thread: Optional[threading.Thread] = None
@@ -82,7 +101,7 @@ class Collector:
         """Bind and serve on a daemon thread; return self."""
         if self._server is not None:
             return self
-        server = Server((self.host, self._port), self, ROUTES)
+        server = Server((self.host, self._port), self, route)
         self._port = int(server.server_address[1])
         self._server = server
         self._thread = threading.Thread(
@@ -121,25 +140,20 @@ class Collector:
         """Stop serving."""
         self.stop()
 
-    def key_allowed(self, project_key: str) -> bool:
-        """Return True if events for ``project_key`` are accepted."""
-        if self.keys is None or project_key in self.keys:
-            return True
-        return self.store.has_project_key(project_key)
+    def on_ingest(
+        self, status: int, text: Optional[str], headers: Dict[str, str], answer: Dict[str, Any]
+    ) -> None:
+        """Called once per answered ``POST /ingest``: echo it when ``echo`` is set.
 
-    def on_ingest(self, status: int, body: Any, headers: Dict[str, str]) -> None:
-        """Called once per answered ``POST /ingest`` (body None when it was not JSON).
-
-        Does nothing here; :class:`ez_pixel.testing.RecordingCollector` records.
+        ``text`` is the decoded body (None when it was over the cap). Subclasses
+        extend this (:class:`ez_pixel.testing.RecordingCollector` records).
         """
-
-    def echo_event(self, event: Any, status: int, answer: Dict[str, Any]) -> None:
-        """Print the ``serve`` log line for one answered ingest."""
         if self.echo is None:
             return
+        event = parse_body(text)
         occurrences: Any = None
         if status == 200 and not answer.get("created"):
-            group = self.store.get_group(int(answer["error_id"]))
+            group = self.store.get_error(str(answer["error_id"]))
             occurrences = None if group is None else group["occurrences"]
         shown = event if isinstance(event, dict) else {}
         line = render_echo_line(time.strftime("%H:%M:%S"), shown, status, answer, occurrences)

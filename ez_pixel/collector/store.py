@@ -1,117 +1,100 @@
-"""SQLite storage for the local collector: error groups and projects.
+"""SQLite storage for the local collector, in the hosted server's own schema.
 
-One row per (project_key, fingerprint) holds the newest event's details plus
-counters, exactly like the hosted pixel server's store, so what a developer sees
-locally is what the hosted server would keep.
+The tables are the server's (its ``migrations/``): ``projects`` (id, name,
+key, secret, created_at) and ``errors``, one row per (project, fingerprint)
+holding the newest event's type, message, stack, code_context and runtime
+plus counters and the fix status. Ids and timestamps are minted as the server
+mints them (``err_<32 hex>``, milliseconds since the epoch), and every query
+that decides an answer is the server's query, so ties sort the same way.
+All SQL is parameterised.
 """
 
-import json
 import secrets
 import sqlite3
 import threading
-from datetime import datetime, timezone
+import time
 from typing import Any, Dict, List, Optional, Tuple
 
-from ez_pixel.contract import FIELDS, validate_event
+from ez_pixel.contract import FINGERPRINT_CAP
 
-#: New fingerprints a project may open before the server answers 429.
-DEFAULT_FINGERPRINT_CAP = 10_000
+from . import jsjson
 
-#: The contract's fields; anything else in an event is kept as ``extra``.
-EVENT_FIELDS = frozenset(FIELDS)
+#: Fix statuses a group can have; PATCH accepts exactly these.
+STATUSES = ("open", "in_progress", "awaiting_review", "merged", "failed")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS projects (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    key TEXT NOT NULL UNIQUE,
-    secret TEXT NOT NULL,
-    created_at TEXT NOT NULL
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  key         TEXT NOT NULL UNIQUE,
+  created_at  INTEGER NOT NULL,
+  secret      TEXT
 );
-CREATE TABLE IF NOT EXISTS error_groups (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    project_key TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    type TEXT NOT NULL,
-    message TEXT NOT NULL,
-    level TEXT NOT NULL,
-    stack TEXT NOT NULL,
-    code_context TEXT,
-    runtime TEXT NOT NULL,
-    manual_report INTEGER NOT NULL,
-    occurred_at TEXT NOT NULL,
-    extra TEXT NOT NULL,
-    first_seen_at TEXT NOT NULL,
-    last_seen_at TEXT NOT NULL,
-    occurrences INTEGER NOT NULL,
-    last_event_id TEXT NOT NULL,
-    resolved INTEGER NOT NULL DEFAULT 0,
-    resolved_at TEXT,
-    recurrence_count INTEGER NOT NULL DEFAULT 0,
-    seq INTEGER NOT NULL,
-    UNIQUE (project_key, fingerprint)
+CREATE UNIQUE INDEX IF NOT EXISTS projects_secret ON projects(secret);
+CREATE TABLE IF NOT EXISTS errors (
+  id                TEXT PRIMARY KEY,
+  last_event_id     TEXT,
+  project_id        TEXT NOT NULL,
+  fingerprint       TEXT NOT NULL,
+  status            TEXT NOT NULL,
+  type              TEXT,
+  message           TEXT,
+  stack             TEXT,
+  code_context      TEXT,
+  runtime           TEXT,
+  occurrences       INTEGER NOT NULL DEFAULT 1,
+  recurrence_count  INTEGER NOT NULL DEFAULT 0,
+  first_seen_at     INTEGER NOT NULL,
+  last_seen_at      INTEGER NOT NULL,
+  fixed_at          INTEGER,
+  merged_at         INTEGER,
+  branch            TEXT
 );
-CREATE INDEX IF NOT EXISTS error_groups_seq ON error_groups (seq);
+CREATE UNIQUE INDEX IF NOT EXISTS errors_project_fingerprint ON errors(project_id, fingerprint);
+CREATE INDEX IF NOT EXISTS errors_project_status ON errors(project_id, status);
+CREATE INDEX IF NOT EXISTS errors_decay ON errors(status, merged_at);
+CREATE TABLE IF NOT EXISTS collector_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-# Columns overwritten with the newest event's values on every stored event.
-_NEWEST_COLUMNS = (
-    "type",
-    "message",
-    "level",
-    "stack",
-    "code_context",
-    "runtime",
-    "manual_report",
-    "occurred_at",
-    "extra",
-)
-
+Row = Dict[str, Any]
+#: An HTTP answer: (status, JSON body).
 Answer = Tuple[int, Dict[str, Any]]
 
 
-def utc_now() -> str:
-    """Return the current UTC time as ISO 8601 with microseconds and a ``Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+class PatchError(Exception):
+    """A PATCH the server answers 400 with this message."""
 
 
-def _event_columns(event: Dict[str, Any]) -> Dict[str, Any]:
-    """Map a validated event to the values of the columns it overwrites."""
-    code_context = event.get("code_context")
-    extra = {k: v for k, v in event.items() if k not in EVENT_FIELDS}
-    return {
-        "type": event["type"],
-        "message": event["message"],
-        "level": event["level"],
-        "stack": json.dumps(event["stack"]),
-        "code_context": None if code_context is None else json.dumps(code_context),
-        "runtime": event["runtime"],
-        "manual_report": int(event["manual_report"]),
-        "occurred_at": event["occurred_at"],
-        "extra": json.dumps(extra),
-    }
+def now_ms() -> int:
+    """``Date.now()``: milliseconds since the epoch."""
+    return int(time.time() * 1000)
 
 
-def _row_to_group(row: sqlite3.Row) -> Dict[str, Any]:
-    """Turn a stored row into the group dict served by the API."""
-    names = row.keys()  # iterating a Row yields values, not names
-    group = {name: row[name] for name in names if name != "seq"}
-    group["stack"] = json.loads(row["stack"])
-    group["code_context"] = None if row["code_context"] is None else json.loads(row["code_context"])
-    group["extra"] = json.loads(row["extra"])
-    group["manual_report"] = bool(row["manual_report"])
-    group["resolved"] = bool(row["resolved"])
-    return group
+def _mint(prefix: str, nbytes: int = 16) -> str:
+    return f"{prefix}_{secrets.token_hex(nbytes)}"
+
+
+def _bindable(value: Any) -> Any:
+    """A parsed JSON value as the server binds it: numbers (and booleans, as 1/0) as REAL."""
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        return jsjson.as_stored(value)
+    if value is None or isinstance(value, float):
+        return value
+    raise PatchError(
+        f"D1_TYPE_ERROR: Type 'object' not supported for value '{jsjson.js_string(value)}'"
+    )
 
 
 class ErrorStore:
-    """Error groups and projects in one SQLite database, safe to share across threads.
+    """Projects and error groups in one SQLite database, safe to share across threads.
 
     ``path`` is a file path or ``":memory:"``. Every method takes one lock, so
     each ingest is atomic with respect to the others.
     """
 
-    def __init__(self, path: str, *, fingerprint_cap: int = DEFAULT_FINGERPRINT_CAP) -> None:
+    def __init__(self, path: str, *, fingerprint_cap: int = FINGERPRINT_CAP) -> None:
         """Open (creating if needed) the database at ``path``."""
         self.path = path
         self.fingerprint_cap = fingerprint_cap
@@ -119,7 +102,7 @@ class ErrorStore:
         self._conn = sqlite3.connect(path, check_same_thread=False, timeout=10.0)
         self._conn.row_factory = sqlite3.Row
         if path != ":memory:":
-            # WAL lets `ez-pixel errors --db` read while `serve` writes.
+            # WAL lets other readers of the file work while `serve` writes.
             self._conn.execute("PRAGMA journal_mode=WAL")
         with self._lock, self._conn:
             self._conn.executescript(_SCHEMA)
@@ -129,126 +112,190 @@ class ErrorStore:
         with self._lock:
             self._conn.close()
 
-    def ingest(self, event: Dict[str, Any]) -> Answer:
-        """Store one event and return the server's ``(status, body)`` answer."""
-        error = validate_event(event)
-        if error is not None:
-            return 400, {"error": error}
+    def _one(self, sql: str, params: Tuple[Any, ...]) -> Optional[Row]:
+        row = self._conn.execute(sql, params).fetchone()
+        return None if row is None else dict(row)
+
+    # -- projects -------------------------------------------------------------------
+
+    def create_project(self, name: str) -> Row:
+        """Create a project, minting its id, key and secret as the server does."""
         with self._lock, self._conn:
-            row = self._conn.execute(
-                "SELECT id, last_event_id, resolved FROM error_groups"
-                " WHERE project_key = ? AND fingerprint = ?",
-                (event["project_key"], event["fingerprint"]),
-            ).fetchone()
-            if row is None:
-                return self._open_group(event)
-            if row["last_event_id"] == event["event_id"]:
-                return 200, {"error_id": row["id"], "duplicate": True}
-            return self._bump_group(row["id"], bool(row["resolved"]), event)
+            return self._insert_project(name, _mint("pk_live"))
 
-    def _next_seq(self) -> int:
-        """Return the next ordering number (newest activity sorts first)."""
-        row = self._conn.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM error_groups").fetchone()
-        return int(row[0])
-
-    def _open_group(self, event: Dict[str, Any]) -> Answer:
-        """Insert a new group for an unseen fingerprint, unless the project is at its cap."""
-        count = self._conn.execute(
-            "SELECT COUNT(*) FROM error_groups WHERE project_key = ?", (event["project_key"],)
-        ).fetchone()[0]
-        if count >= self.fingerprint_cap:
-            return 429, {"error": "project fingerprint cap reached"}
-        now = utc_now()
-        values = _event_columns(event)
-        values.update(
-            project_key=event["project_key"],
-            fingerprint=event["fingerprint"],
-            first_seen_at=now,
-            last_seen_at=now,
-            occurrences=1,
-            last_event_id=event["event_id"],
-            seq=self._next_seq(),
-        )
-        names = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
-        cursor = self._conn.execute(
-            f"INSERT INTO error_groups ({names}) VALUES ({marks})", tuple(values.values())
-        )
-        return 200, {"error_id": cursor.lastrowid, "created": True, "recurred": False}
-
-    def _bump_group(self, group_id: int, resolved: bool, event: Dict[str, Any]) -> Answer:
-        """Count one more occurrence and keep the newest event's details."""
-        values = _event_columns(event)
-        assignments = ", ".join(f"{name} = ?" for name in _NEWEST_COLUMNS)
-        params = [values[name] for name in _NEWEST_COLUMNS]
-        params += [utc_now(), event["event_id"], self._next_seq(), int(resolved), group_id]
+    def _insert_project(self, name: str, key: str) -> Row:
+        row = {
+            "id": _mint("proj"),
+            "name": name,
+            "key": key,
+            "secret": _mint("sk_live", 32),
+            "created_at": now_ms(),
+        }
         self._conn.execute(
-            f"UPDATE error_groups SET {assignments}, occurrences = occurrences + 1,"
-            " last_seen_at = ?, last_event_id = ?, seq = ?,"
-            " recurrence_count = recurrence_count + ?, resolved = 0, resolved_at = NULL"
-            " WHERE id = ?",
-            params,
+            "INSERT INTO projects (id, name, key, secret, created_at) VALUES (?, ?, ?, ?, ?)",
+            (row["id"], jsjson.as_stored(name), key, row["secret"], row["created_at"]),
         )
-        return 200, {"error_id": group_id, "created": False, "recurred": resolved}
+        return row
 
-    def resolve(self, group_id: int) -> bool:
-        """Mark a group resolved (its fix merged); return False if it does not exist."""
+    def count_projects_since(self, since_ms: int) -> int:
+        """Projects created after ``since_ms``."""
+        with self._lock:
+            row = self._one("SELECT COUNT(*) AS c FROM projects WHERE created_at > ?", (since_ms,))
+        return int(row["c"]) if row else 0
+
+    def project_by(self, column: str, value: str) -> Optional[Row]:
+        """The project whose ``column`` (``id``, ``key`` or ``secret``) is ``value``."""
+        if column not in ("id", "key", "secret"):
+            raise ValueError(column)
+        with self._lock:
+            return self._one(f"SELECT * FROM projects WHERE {column} = ?", (value,))
+
+    def ensure_key(self, key: str) -> Row:
+        """The project using ``key``, created (named after it) when there is none."""
         with self._lock, self._conn:
-            cursor = self._conn.execute(
-                "UPDATE error_groups SET resolved = 1, resolved_at = ? WHERE id = ?",
-                (utc_now(), group_id),
-            )
-            return cursor.rowcount > 0
+            found = self._one("SELECT * FROM projects WHERE key = ?", (key,))
+            return found or self._insert_project(key, key)
 
-    def list_groups(
-        self, project_key: Optional[str] = None, limit: int = 100
-    ) -> List[Dict[str, Any]]:
-        """Return up to ``limit`` groups, most recently seen first."""
-        query = "SELECT * FROM error_groups"
+    def default_project(self) -> Tuple[Row, bool]:
+        """``(project, created)``: the project ``ez-pixel serve`` reports to by default."""
+        with self._lock:
+            setting = self._one(
+                "SELECT value FROM collector_settings WHERE name = 'default_project'", ()
+            )
+        project = self.project_by("id", setting["value"]) if setting else None
+        if project is not None:
+            return project, False
+        project = self.create_project("default")
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO collector_settings (name, value)"
+                " VALUES ('default_project', ?)",
+                (project["id"],),
+            )
+        return project, True
+
+    # -- ingest ---------------------------------------------------------------------
+
+    def ingest(self, event: Dict[str, Any]) -> Answer:
+        """Store one validated event; the server's answer (``TooDeep`` means HTTP 500)."""
+        with self._lock, self._conn:
+            project = self._one("SELECT * FROM projects WHERE key = ?", (event["project_key"],))
+            if project is None:
+                return 401, {"error": "unknown project_key"}
+            existing = self._one(
+                "SELECT * FROM errors WHERE project_id = ? AND fingerprint = ?",
+                (project["id"], event["fingerprint"]),
+            )
+            now = now_ms()
+            stack = event.get("stack")
+            context = event.get("code_context")
+            stack_json = jsjson.stringify(stack) if jsjson.is_truthy(stack) else None
+            context_json = jsjson.stringify(context) if jsjson.is_truthy(context) else None
+            newest = (
+                jsjson.as_stored(event["type"]),
+                jsjson.as_stored(event["message"]),
+                stack_json,
+                context_json,
+                jsjson.as_stored(event["runtime"]),
+            )
+            if existing is None:
+                return self._insert(project["id"], event, newest, now)
+            if existing["last_event_id"] == event["event_id"]:
+                return 200, {"error_id": existing["id"], "duplicate": True}
+            recurred = existing["status"] == "merged"
+            self._conn.execute(
+                "UPDATE errors SET last_event_id = ?, occurrences = occurrences + 1,"
+                " last_seen_at = ?, status = ?, recurrence_count = ?, type = ?, message = ?,"
+                " stack = ?, code_context = ?, runtime = ? WHERE id = ?",
+                (
+                    jsjson.as_stored(event["event_id"]),
+                    now,
+                    "open" if recurred else existing["status"],
+                    existing["recurrence_count"] + (1 if recurred else 0),
+                    *newest,
+                    existing["id"],
+                ),
+            )
+            return 200, {"error_id": existing["id"], "created": False, "recurred": recurred}
+
+    def _insert(
+        self, project_id: str, event: Dict[str, Any], newest: Tuple[Any, ...], now: int
+    ) -> Answer:
+        tally = self._one("SELECT COUNT(*) AS c FROM errors WHERE project_id = ?", (project_id,))
+        if tally and tally["c"] >= self.fingerprint_cap:
+            return 429, {"error": "project fingerprint cap reached"}
+        error_id = _mint("err")
+        self._conn.execute(
+            "INSERT INTO errors (id, last_event_id, project_id, fingerprint, status, type,"
+            " message, stack, code_context, runtime, occurrences, recurrence_count,"
+            " first_seen_at, last_seen_at) VALUES (?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, 1, 0, ?, ?)",
+            (
+                error_id,
+                jsjson.as_stored(event["event_id"]),
+                project_id,
+                event["fingerprint"],
+                *newest,
+                now,
+                now,
+            ),
+        )
+        return 200, {"error_id": error_id, "created": True, "recurred": False}
+
+    # -- management -----------------------------------------------------------------
+
+    def list_errors(self, project_id: str, status: Optional[str] = None) -> List[Row]:
+        """A project's groups, most recently seen first, optionally of one status."""
+        with self._lock:
+            if status:
+                if status not in STATUSES:
+                    raise PatchError(f"invalid status: {status}")
+                rows = self._conn.execute(
+                    "SELECT * FROM errors WHERE project_id = ? AND status = ?"
+                    " ORDER BY last_seen_at DESC",
+                    (project_id, status),
+                ).fetchall()
+            else:
+                rows = self._conn.execute(
+                    "SELECT * FROM errors WHERE project_id = ? ORDER BY last_seen_at DESC",
+                    (project_id,),
+                ).fetchall()
+        return [dict(row) for row in rows]
+
+    def get_error(self, error_id: str) -> Optional[Row]:
+        """One group by id, or None."""
+        with self._lock:
+            return self._one("SELECT * FROM errors WHERE id = ?", (error_id,))
+
+    def patch_error(self, error_id: str, body: Any) -> Optional[Row]:
+        """Apply ``{"status"?, "branch"?}`` as the server does; None if the group is gone."""
+        if body is None:
+            raise PatchError("Cannot read properties of null (reading 'status')")
+        fields = body if isinstance(body, dict) else {}
+        updates: List[str] = []
         params: List[Any] = []
-        if project_key is not None:
-            query += " WHERE project_key = ?"
-            params.append(project_key)
-        query += " ORDER BY seq DESC LIMIT ?"
-        params.append(limit)
-        with self._lock:
-            rows = self._conn.execute(query, params).fetchall()
-        return [_row_to_group(row) for row in rows]
-
-    def get_group(self, group_id: int) -> Optional[Dict[str, Any]]:
-        """Return one group by id, or None."""
-        with self._lock:
-            row = self._conn.execute(
-                "SELECT * FROM error_groups WHERE id = ?", (group_id,)
-            ).fetchone()
-        return None if row is None else _row_to_group(row)
-
-    def create_project(self, name: str) -> Dict[str, Any]:
-        """Create a project and return ``{"id", "key", "secret"}``.
-
-        Creating a name that already exists returns the existing project, so
-        ``ez-pixel install`` can be run twice.
-        """
-        return self.ensure_project(name)[0]
-
-    def ensure_project(self, name: str) -> Tuple[Dict[str, Any], bool]:
-        """Return ``(project, created)`` for ``name``, creating it when absent."""
+        if "status" in fields:
+            status = fields["status"]
+            if not isinstance(status, str) or status not in STATUSES:
+                raise PatchError(f"invalid status: {jsjson.js_string(status)}")
+            updates.append("status = ?")
+            params.append(status)
+            if status in ("awaiting_review", "merged"):
+                updates.append("fixed_at = ?" if status == "awaiting_review" else "merged_at = ?")
+                params.append(now_ms())
+        if "branch" in fields:
+            updates.append("branch = ?")
+            params.append(_bindable(fields["branch"]))
         with self._lock, self._conn:
-            row = self._conn.execute(
-                "SELECT id, key, secret FROM projects WHERE name = ?", (name,)
-            ).fetchone()
-            if row is not None:
-                return {"id": row["id"], "key": row["key"], "secret": row["secret"]}, False
-            key = "pk_test_" + secrets.token_urlsafe(18)
-            secret = "sk_test_" + secrets.token_urlsafe(24)
-            cursor = self._conn.execute(
-                "INSERT INTO projects (name, key, secret, created_at) VALUES (?, ?, ?, ?)",
-                (name, key, secret, utc_now()),
+            existing = self._one("SELECT * FROM errors WHERE id = ?", (error_id,))
+            if existing is None or not updates:
+                return existing
+            self._conn.execute(
+                f"UPDATE errors SET {', '.join(updates)} WHERE id = ?", (*params, error_id)
             )
-            return {"id": cursor.lastrowid, "key": key, "secret": secret}, True
+            return self._one("SELECT * FROM errors WHERE id = ?", (error_id,))
 
-    def has_project_key(self, key: str) -> bool:
-        """Return True if a project created here uses ``key``."""
-        with self._lock:
-            row = self._conn.execute("SELECT 1 FROM projects WHERE key = ?", (key,)).fetchone()
-        return row is not None
+    def delete_error(self, error_id: str) -> bool:
+        """Delete one group; False if it did not exist."""
+        with self._lock, self._conn:
+            cursor = self._conn.execute("DELETE FROM errors WHERE id = ?", (error_id,))
+            return cursor.rowcount > 0

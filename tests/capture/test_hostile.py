@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import ez_pixel
-from helpers import assert_valid
+from helpers import agent_line, assert_valid
 
 log = logging.getLogger("tests.hostile")
 
@@ -49,8 +49,11 @@ def test_exceptions_whose_str_misbehaves(pixel: Any, collector: Any) -> None:
         except Exception:
             log.exception("handled")
     first, second = accepted(collector, 2)
-    assert first["type"] == "Unprintable" and "unprintable Unprintable" in first["message"]
-    assert second["type"] == "NotAString"
+    assert (
+        first["type"] == "test_hostile.Unprintable"
+        and "unprintable Unprintable" in first["message"]
+    )
+    assert second["type"] == "test_hostile.NotAString"
 
 
 def test_huge_message_is_cut(pixel: Any, collector: Any) -> None:
@@ -63,6 +66,23 @@ def test_huge_message_is_cut(pixel: Any, collector: Any) -> None:
     first, second = accepted(collector, 2)
     assert len(first["message"]) == 4096 and first["message"].startswith("xxx")
     assert len(second["message"]) == 4096
+
+
+def test_astral_text_is_cut_in_utf16_units(pixel: Any, collector: Any) -> None:
+    """The server counts UTF-16 code units: 4,096 emoji are 8,192 of them."""
+    pixel()
+    emoji = "\U0001f600"
+    log.error(emoji * 5000)
+    try:
+        raise ValueError(emoji * 3000)
+    except ValueError:
+        ez_pixel.report_pixel("a" + emoji * 3000, error=sys.exc_info()[1])
+    first, second = accepted(collector, 2)
+    for event in (first, second):
+        units = len(event["message"].encode("utf-16-le")) // 2
+        assert 4090 <= units <= 4096, units
+    assert first["message"].startswith(emoji) and first["message"].endswith("…")
+    assert "\ud83d" not in first["message"]  # no half of a pair left behind
 
 
 def recurse(depth: int) -> int:
@@ -121,7 +141,7 @@ def test_source_file_that_is_not_utf8(pixel: Any, collector: Any, tmp_path: Path
             linecache.cache.pop(str(tmp_path / f"{name}.py"), None)
     latin, long = accepted(collector, 2)
     assert latin["stack"][0]["file"] == "latin.py"
-    line = latin["code_context"]["lines"][latin["code_context"]["error_line"] - 1]
+    line = agent_line(latin["code_context"])
     assert "raise ValueError" in line and "\ufffd" in line
     assert all(len(line) <= 300 for line in long["code_context"]["lines"])
 
@@ -212,7 +232,7 @@ def test_frames_from_vanished_binary_and_zipped_sources(
         assert_valid(event)
     assert vanished["code_context"] is None and vanished["stack"][0]["file"] == "vanishing.py"
     assert binary_event["stack"][0]["fn"] == "boom" and binary_event["code_context"] is None
-    assert zipped_event["code_context"]["lines"][1].strip() == "raise OSError('zipped')"
+    assert agent_line(zipped_event["code_context"]).strip() == "raise OSError('zipped')"
     assert not zipped_event["stack"][0]["file"].startswith("/")
 
 

@@ -179,8 +179,13 @@ def test_collector_survives_junk_and_still_serves_honest_clients(collector: Any)
     )
     with urllib.request.urlopen(request, timeout=5) as answer:
         assert answer.status == 200
-    with urllib.request.urlopen(f"{collector.url}/api/errors", timeout=5) as answer:
-        (group,) = json.loads(answer.read())
+    project = collector.store.ensure_key(sneaky["project_key"])
+    listing = urllib.request.Request(
+        f"{collector.url}/api/projects/{project['id']}/errors",
+        headers={"authorization": f"Bearer {project['secret']}"},
+    )
+    with urllib.request.urlopen(listing, timeout=5) as answer:
+        (group,) = json.loads(answer.read())["errors"]
     assert group["message"] == "'); DROP TABLE groups; --"
     assert group["type"] == "<script>alert(1)</script>"
     for sock in slow:

@@ -80,7 +80,7 @@ def test_failing_task_and_task_logger_errors_arrive(
     assert inner["fn"] == "charge" and inner["file"] == "celery_app.py" and inner["in_app"]
     assert charge["code_context"]["file"] == "celery_app.py"
 
-    assert refund["type"] == "GatewayTimeout"
+    assert refund["type"] == "celery_app.GatewayTimeout"
     assert refund["logger"] == "celery_app"  # a task logger: under the non-propagating celery.task
     assert refund["message"] == "refund of order 2 failed: no answer about order 2 within 10s"
     assert [f["fn"] for f in refund["stack"] if f["in_app"]] == ["call_gateway", "refund"]

@@ -8,6 +8,6 @@ import ez_pixel
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shop.settings")
 application = get_asgi_application()
-# After Django configured LOGGING, whose "root" entry would otherwise replace the
-# root handler init_pixel adds. Reads PIXEL_PROJECT_KEY and PIXEL_INGEST_URL.
+# Reads PIXEL_PROJECT_KEY and PIXEL_INGEST_URL. Before or after Django's setup
+# alike: a later LOGGING does not remove what init_pixel adds.
 ez_pixel.init_pixel()

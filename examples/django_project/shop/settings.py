@@ -21,24 +21,20 @@ MIDDLEWARE = ["django.middleware.common.CommonMiddleware"]
 DATABASES: dict = {}
 USE_TZ = True
 
+# Any LOGGING works with ez-pixel: init_pixel() in wsgi.py / asgi.py reports
+# failing views (through Django's got_request_exception signal and
+# django.request), once each, even with "django" non-propagating. 404s and the
+# django.security.* errors (DisallowedHost, ...) are about responses below 500
+# and are not reported; to report them, pass report_client_errors=True to
+# init_pixel (and use level WARNING for 404s); the django.security.* loggers
+# must then propagate to the root logger, as they do here.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(levelname)s %(name)s: %(message)s"}},
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-        # Reports through the client init_pixel() makes in wsgi.py / asgi.py (or one
-        # configured from PIXEL_PROJECT_KEY / PIXEL_INGEST_URL).
-        "pixel": {"class": "ez_pixel.PixelHandler", "level": "ERROR"},
-    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "loggers": {
-        # django.request logs each unhandled view exception with its traceback.
-        # Its 404s and the django.security.* errors (DisallowedHost, ...) are
-        # about responses below 500 and are not reported; to report them, pass
-        # report_client_errors=True to init_pixel (and use level WARNING for 404s).
-        "django": {"handlers": ["pixel"], "level": "INFO"},
+        "django": {"level": "INFO"},
     },
-    # init_pixel() adds its own PixelHandler to the root logger for the app's
-    # loggers; a django.request record reaching both handlers is reported once.
     "root": {"handlers": ["console"], "level": "INFO"},
 }

@@ -10,9 +10,15 @@ One module per concern:
 - :mod:`.deps`: the project's dependency list, in its own format;
 - :mod:`.detect`: what kind of project it is (Django, Flask, FastAPI, Celery,
   plain) and why;
-- :mod:`.wiring`: the code inserted for each kind, and for structlog;
-- :mod:`.keys`: registering the project, ``.env`` and ``.gitignore``;
-- :mod:`.command`: the ``install`` command, which puts them together.
+- :mod:`.wiring`: the ``init_pixel()`` lines inserted for each kind, and structlog's
+  processor; :mod:`.djangolog`: Django's ``LOGGING``; :mod:`.lifespan`: the
+  FastAPI/Starlette lifespan that flushes;
+- :mod:`.identity`: which project on the server this checkout is (found again,
+  given, or registered), and its ``~/.ezcoder/projects.json`` entry
+  (:mod:`ez_pixel.cli.ezcoder`, :mod:`ez_pixel.cli.projects_api`);
+- :mod:`.keys`: ``.env`` and ``.gitignore``;
+- :mod:`.command`: the ``install`` command, which puts them together and
+  verifies with a probe (:mod:`ez_pixel.cli.probe`).
 
 Nothing here imports a third-party package: the installer runs in any
 environment ez-pixel runs in.

@@ -10,14 +10,13 @@ it again changes nothing. The pieces live beside it in :mod:`ez_pixel.cli.instal
 
 import argparse
 import sys
-import urllib.parse
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
-from ez_pixel.contract import PROJECT_KEY_RE
-from ez_pixel.options import ENV_INGEST_URL, ENV_PROJECT_KEY
+from ez_pixel.options import ENV_INGEST_URL, make_options
 
 from ..common import EXIT_USAGE, CliError
-from ..send_test import send_test_event
+from ..config import ENV_EZCODER_KEY, ENV_FILE, HOSTED_INGEST_URL, LOCAL_INGEST_URL
+from ..probe import run_probe
 from .deps import (
     PACKAGE,
     Packaging,
@@ -27,18 +26,14 @@ from .deps import (
     normalize,
 )
 from .detect import KINDS, Candidate, Detection, Sources, detect
+from .djangolog import wire_django_logging
 from .files import Change, InstallError, Pending, Project, write_change
-from .keys import (
-    DEFAULT_INGEST_URL,
-    ENV_FILE,
-    env_change,
-    env_values,
-    gitignore_step,
-    register_project,
-    server_of,
-)
+from .identity import Identity, find_identity, record
+from .identity import register as register_identity
+from .keys import env_change, env_settings, gitignore_step
+from .lifespan import wire_lifespan
 from .prompt import choose, confirm
-from .wiring import Step, init_block, wire_django_logging, wire_init, wire_structlog
+from .wiring import Step, init_block, wire_init, wire_structlog
 
 if TYPE_CHECKING:
     from ..common import Subparsers
@@ -47,19 +42,22 @@ PLACEHOLDER_KEY = "<key from the server>"
 DESCRIPTION = """\
 Add ez-pixel to the project at PATH: find its packaging and its kind (Django,
 Flask, FastAPI/Starlette, Celery, or a plain entry point), add the dependency,
-wire the smallest correct integration (configured by PIXEL_PROJECT_KEY and
-PIXEL_INGEST_URL), get a project key (--project-key, PATH/.env, or a new one
-registered with the server), write it to PATH/.env, and send a test event.
+wire the smallest correct integration, and join the ezcoder loop as the
+ezcoder installer does: reuse the project this folder already has (its key in
+PATH/.env, its id and secret in ~/.ezcoder/projects.json) or register a new one
+with the server (POST /api/projects), write the key to PATH/.env as
+EZCODER_PIXEL_KEY, record the project in ~/.ezcoder/projects.json, and verify
+with a probe event that is found in the project's error list and deleted.
 
 Every change is shown as a unified diff; --dry-run writes nothing. Running it
 again changes nothing. Exit status: 0 done and verified, 1 something is left
-for you (marked !) or the test event failed, 2 bad arguments."""
+for you (marked !) or the probe failed, 2 bad arguments."""
 _WHY = {
     "flask": "Flask app module",
     "fastapi": "FastAPI/Starlette app module",
     "celery": "Celery app module",
     "plain": "entry point",
-    "django": "Django, before the application is created",
+    "django": "Django, once it has configured logging",
 }
 
 
@@ -74,7 +72,8 @@ def register(subparsers: "Subparsers") -> None:
     parser.add_argument("path", nargs="?", default=".", help="the project (default: .)")
     parser.add_argument(
         "--ingest-url",
-        help=f"where events go (default: {ENV_INGEST_URL} in PATH/.env, else {DEFAULT_INGEST_URL})",
+        help=f"where events go (default: {ENV_INGEST_URL} in PATH/.env; else, with a key "
+        f"in PATH/.env, the hosted server; else ez-pixel serve's {LOCAL_INGEST_URL})",
     )
     parser.add_argument(
         "--project-key",
@@ -111,7 +110,9 @@ def _wire(pending: Pending, candidate: Candidate) -> List[Step]:
     else:
         targets = candidate.targets[:1] if candidate.kind != "plain" else candidate.targets
     for rel in targets:
-        steps.append(wire_init(pending, rel, _WHY[candidate.kind]))
+        steps.append(wire_init(pending, rel, _WHY[candidate.kind], candidate.kind == "django"))
+        if candidate.kind == "fastapi":
+            steps.append(wire_lifespan(pending, rel))
     return steps
 
 
@@ -162,27 +163,6 @@ def _describe_found(packaging: Packaging, detection: Detection, structlog: List[
         print(f"  structlog: {'; '.join(structlog)}")
 
 
-def _key_and_url(args: argparse.Namespace, project: Project) -> Tuple[Optional[str], str, str]:
-    """``(key or None to register, ingest URL, where the key comes from)``."""
-    present = env_values(project)
-    url = args.ingest_url or present.get(ENV_INGEST_URL) or DEFAULT_INGEST_URL
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CliError(
-            f"invalid ingest URL {url!r}: expected http(s)://HOST[:PORT]/ingest", EXIT_USAGE
-        )
-    if args.project_key:
-        if not PROJECT_KEY_RE.match(args.project_key):
-            raise CliError(
-                f"not a project key (pk_test_... or pk_live_...): {args.project_key!r}", EXIT_USAGE
-            )
-        return args.project_key, url, "--project-key"
-    key = present.get(ENV_PROJECT_KEY)
-    if key and PROJECT_KEY_RE.match(key):
-        return key, url, ENV_FILE
-    return None, url, ""
-
-
 def _print_changes(changes: List[Change]) -> None:
     for change in changes:
         print()
@@ -200,12 +180,13 @@ def run_install(args: argparse.Namespace) -> int:
         project = Project(args.path)
     except InstallError as exc:
         raise CliError(str(exc), EXIT_USAGE) from None
-    key, url, key_source = _key_and_url(args, project)
     dry = args.dry_run
-    print(f"ez-pixel install: {project.root}" + (" (dry run: nothing is written)" if dry else ""))
     packaging = find_packaging(project)
     if normalize(packaging.project_name or "") == PACKAGE:
         raise CliError(f"{project.root} is ez-pixel itself: nothing to install", EXIT_USAGE)
+    name = packaging.project_name or project.root.name
+    identity = find_identity(project, name, args.project_key, args.ingest_url)
+    print(f"ez-pixel install: {project.root}" + (" (dry run: nothing is written)" if dry else ""))
     sources = Sources(project)
     detection = detect(project, sources, packaging.scripts)
     structlog = _structlog_reasons(detection, packaging)
@@ -214,67 +195,62 @@ def run_install(args: argparse.Namespace) -> int:
     chosen = choose(detection, args, stdin)
     requirement = Requirement(extras=("structlog",) if structlog else ())
     pending, steps = _plan(project, packaging, requirement, chosen, detection.structlog_modules)
-    env_key = key or PLACEHOLDER_KEY
-    env_plan, env_notes = env_change(project, [(ENV_PROJECT_KEY, env_key), (ENV_INGEST_URL, url)])
+    env_plan, env_notes = env_change(
+        project, env_settings(identity.key or PLACEHOLDER_KEY, identity.url)
+    )
     steps.extend(env_notes)
+    steps.extend(identity.notes)
     if env_plan is not None:
         steps.extend(Step(reason, changed=True) for reason in env_plan.reasons)
     changes = pending.changes() + ([env_plan] if env_plan else [])
     _report_steps(steps, notes)
-    if key is None:
-        name = packaging.project_name or project.root.name
-        verb = "would register" if dry else "will register"
-        print(f"Key: {verb} project {name!r} with {server_of(url)} (POST /api/projects)")
-    else:
-        print(f"Key: {key[:10]}… from {key_source}")
+    _describe_key(identity, dry)
     if not changes:
         print("\nNothing to change: ez-pixel is already installed here.")
     else:
         print(f"\n{'Would change' if dry else 'Changes'}:")
         _print_changes(changes)
-        if key is None and env_plan is not None:
+        if not identity.key and env_plan is not None:
             print(f"({PLACEHOLDER_KEY} is the key the server answers with.)")
     manual = [step for step in steps if step.manual]
     if dry:
-        print(f"\nDry run: nothing was written; then a test event would be sent to {url}.")
+        print(f"\nDry run: nothing was written; then a probe would be sent to {identity.url}.")
         return 0
     if changes and not confirm(args, stdin):
         print("Nothing was changed.")
         return 1
-    if key is None:
-        key, changes = _register(project, packaging, url, changes, env_plan)
+    if not identity.key:
+        changes = _register(project, identity, changes, env_plan)
     _write(project, changes)
     if changes:
         print(f"\nWrote {len(changes)} file{'s' if len(changes) != 1 else ''}.")
-    ok = _verify(key, url)
-    _next_steps(requirement, manual)
+    for line in record(identity, str(project.root)):
+        print(line)
+    ok = _verify(identity)
+    _next_steps(requirement, manual, identity)
     return 0 if ok and not manual else 1
 
 
+def _describe_key(identity: Identity, dry: bool) -> None:
+    if identity.key:
+        print(f"Key: {identity.key[:12]}… from {identity.key_from}")
+        return
+    verb = "would register" if dry else "will register"
+    print(f"Key: {verb} project {identity.name!r} with {identity.server} (POST /api/projects)")
+
+
 def _register(
-    project: Project,
-    packaging: Packaging,
-    url: str,
-    changes: List[Change],
-    env_plan: Optional[Change],
-) -> Tuple[str, List[Change]]:
-    name = packaging.project_name or project.root.name
-    try:
-        answer = register_project(server_of(url), name)
-    except InstallError as exc:
-        raise CliError(f"{exc} (nothing was changed)") from None
-    key = str(answer["key"])
-    print(f"\nRegistered project {name!r} (id {answer.get('id')}) with {server_of(url)}")
-    print(f"  project key: {key} (written to {ENV_FILE})")
-    if answer.get("secret"):
-        print(f"  secret:      {answer['secret']}")
-        print("  The secret is shown this once and written nowhere: keep it somewhere safe.")
-    final, _ = env_change(project, [(ENV_PROJECT_KEY, key), (ENV_INGEST_URL, url)])
+    project: Project, identity: Identity, changes: List[Change], env_plan: Optional[Change]
+) -> List[Change]:
+    register_identity(identity)
+    print(f"\nRegistered project {identity.name!r} (id {identity.project_id})")
+    print(f"  project key: {identity.key} (written to {ENV_FILE} as {ENV_EZCODER_KEY})")
+    final, _ = env_change(project, env_settings(identity.key, identity.url))
     kept = [change for change in changes if change is not env_plan]
     if final is not None:
         sys.stdout.write("\n" + final.diff())
         kept.append(final)
-    return key, kept
+    return kept
 
 
 def _write(project: Project, changes: List[Change]) -> None:
@@ -289,14 +265,18 @@ def _write(project: Project, changes: List[Change]) -> None:
             raise CliError(message) from None
 
 
-def _verify(key: str, url: str) -> bool:
-    print(f"\nVerify: sending a test event to {url} through the SDK")
+def _verify(identity: Identity) -> bool:
+    print(f"\nVerify: sending a probe event to {identity.url} through the SDK")
     try:
-        ok, text = send_test_event(key, url)
+        options = make_options(identity.key, identity.url)
     except ValueError as exc:
-        ok, text = False, str(exc)
-    print(f"  {'ok' if ok else 'FAILED'}: {text}")
-    return ok
+        print(f"  FAILED: {exc}")
+        return False
+    result = run_probe(options, identity.server, identity.project_id, identity.secret)
+    for line in result.lines:
+        print(f"  {line}")
+    print(f"  {'ok' if result.ok else 'FAILED'}")
+    return result.ok
 
 
 def _report_steps(steps: List[Step], notes: List[str]) -> None:
@@ -310,13 +290,19 @@ def _report_steps(steps: List[Step], notes: List[str]) -> None:
         print(f"  ! {note}")
 
 
-def _next_steps(requirement: Requirement, manual: List[Step]) -> None:
+def _next_steps(requirement: Requirement, manual: List[Step], identity: Identity) -> None:
     print("\nNext:")
     print(f"  - install it: pip install '{requirement.pep508()}' (or your tool's sync)")
     print(
-        f"  - ez-pixel reads {ENV_PROJECT_KEY} and {ENV_INGEST_URL} from the environment: "
-        f"load {ENV_FILE} when the app starts (docker compose env_file, python-dotenv, "
-        "`set -a; . ./.env; set +a`)"
+        f"  - start the app as usual: init_pixel() reads {ENV_EZCODER_KEY}"
+        + (f" and {ENV_INGEST_URL}" if identity.url != HOSTED_INGEST_URL else "")
+        + f" from {ENV_FILE} when the environment does not set them; elsewhere (CI, "
+        "production) set them in the environment, and without a key the app runs unreported"
     )
+    if identity.project_id and identity.secret:
+        print(
+            "  - the ezcoder tools find the project through ~/.ezcoder/projects.json; "
+            f"`ez-pixel send-test` in {ENV_FILE}'s folder shows a test error"
+        )
     if manual:
         print(f"  - {len(manual)} step(s) marked ! above could not be done safely: they are yours")

@@ -1,86 +1,26 @@
-"""The project key: registered with the server, written to ``.env``, kept out of git.
+"""The project's ``.env`` (the key, the ingest URL) and ``.gitignore``.
 
-``POST <server>/api/projects {"name"}`` answers ``{"id", "key", "secret"}``
-(the server is the ingest URL's scheme, host and port). The key and the ingest
-URL go to ``PATH/.env``; the secret is only ever printed. An existing ``.env``
-is appended to, never rewritten: a variable it already sets is left as it is.
+The key goes to ``PATH/.env`` as ``EZCODER_PIXEL_KEY`` (the variable the
+ezcoder installer writes and ``init_pixel`` reads), and ``PIXEL_INGEST_URL``
+beside it unless the URL is the hosted default; the secret never goes there
+(it goes to ``~/.ezcoder/projects.json``, see :mod:`ez_pixel.cli.ezcoder`).
+An existing ``.env`` is appended to and its values are kept, with one
+exception: a ``PIXEL_PROJECT_KEY`` line holding the same key is renamed to
+``EZCODER_PIXEL_KEY``, so that both installers and the app read one variable.
 """
 
 import fnmatch
-import json
 import re
-import urllib.error
-import urllib.parse
-import urllib.request
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from .files import Change, InstallError, Pending, Project, Text, read_text
+from ez_pixel.options import ENV_INGEST_URL, ENV_PROJECT_KEY
+
+from ..config import ENV_EZCODER_KEY, ENV_FILE, HOSTED_INGEST_URL, read_env
+from .files import Change, Pending, Project, Text, read_text
 from .wiring import Step
 
-DEFAULT_INGEST_URL = "http://127.0.0.1:8765/ingest"
-ENV_FILE = ".env"
 GITIGNORE = ".gitignore"
-TIMEOUT = 10.0
-_ENV_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-def server_of(ingest_url: str) -> str:
-    """``http://host:port`` of an ingest URL."""
-    parts = urllib.parse.urlsplit(ingest_url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def register_project(server: str, name: str, timeout: float = TIMEOUT) -> Dict[str, Any]:
-    """``POST /api/projects`` and return ``{"id", "key", "secret"}``; InstallError on failure."""
-    body = json.dumps({"name": name}).encode("utf-8")
-    request = urllib.request.Request(
-        server + "/api/projects",
-        data=body,
-        headers={"content-type": "application/json", "accept": "application/json"},
-        method="POST",
-    )
-    handlers = []
-    if urllib.parse.urlsplit(server).hostname in _LOOPBACK:
-        handlers.append(urllib.request.ProxyHandler({}))  # a local server: no proxy
-    opener = urllib.request.build_opener(*handlers)
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            answer = json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as exc:
-        detail = exc.read().decode("utf-8", "replace").strip()[:200]
-        raise InstallError(
-            f"{server} refused to register the project: HTTP {exc.code} {detail}"
-        ) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise InstallError(
-            f"cannot reach {server} to register the project ({reason}); "
-            "start a collector with `ez-pixel serve`, or pass --project-key"
-        ) from None
-    except ValueError:
-        raise InstallError(f"{server} did not answer JSON to POST /api/projects") from None
-    if not isinstance(answer, dict) or not isinstance(answer.get("key"), str):
-        raise InstallError(f"{server} answered POST /api/projects without a project key")
-    return answer
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-        return value[1:-1]
-    return re.split(r"\s+#", value, maxsplit=1)[0]
-
-
-def read_env(text: str) -> Dict[str, str]:
-    """The ``NAME=value`` pairs of a ``.env`` text (``export``, quotes and comments allowed)."""
-    found: Dict[str, str] = {}
-    for line in text.splitlines():
-        if line.lstrip().startswith("#"):
-            continue
-        match = _ENV_LINE.match(line)
-        if match:
-            found[match.group(1)] = _unquote(match.group(2))
-    return found
+_HEADER = "# ez-pixel error reporting (ez-pixel install)"
 
 
 def env_values(project: Project) -> Dict[str, str]:
@@ -89,19 +29,44 @@ def env_values(project: Project) -> Dict[str, str]:
     return read_env(text.text) if text is not None else {}
 
 
+def env_settings(key: str, url: str) -> List[Tuple[str, str]]:
+    """The variables ``install`` writes to ``.env`` for ``key`` and ``url``."""
+    values = [(ENV_EZCODER_KEY, key)]
+    if url != HOSTED_INGEST_URL:
+        values.append((ENV_INGEST_URL, url))
+    return values
+
+
+def _rename_line(text: str, old: str, new: str, value: str) -> Optional[str]:
+    """``text`` with the line setting ``old`` to ``value`` now setting ``new``; None if absent."""
+    pattern = re.compile(r"^[ \t]*(?:export[ \t]+)?" + re.escape(old) + r"[ \t]*=.*$", re.M)
+    for match in pattern.finditer(text):
+        if read_env(match.group(0)).get(old) == value:
+            return text[: match.start()] + f"{new}={value}" + text[match.end() :]
+    return None
+
+
 def env_change(
     project: Project, values: List[Tuple[str, str]]
 ) -> Tuple[Optional[Change], List[Step]]:
-    """The change appending the missing ``values`` to ``.env``, and what was found."""
+    """The change setting the missing ``values`` in ``.env``, and what was found."""
     text, problem = read_text(project, ENV_FILE)
     if problem:
         names = " and ".join(name for name, _ in values)
         return None, [Step(f"{problem}; set {names} yourself", manual=True)]
     old = text.text if text is not None else None
-    present = read_env(old or "")
+    body = old or ""
+    present = read_env(body)
     notes: List[Step] = []
     missing: List[str] = []
+    reasons: List[str] = []
     for name, value in values:
+        if name == ENV_EZCODER_KEY and name not in present:
+            renamed = _rename_line(body, ENV_PROJECT_KEY, name, value)
+            if renamed is not None:
+                body, present = renamed, read_env(renamed)
+                reasons.append(f"rename {ENV_PROJECT_KEY} to {name} in {ENV_FILE} (same key)")
+                continue
         if name not in present:
             missing.append(f"{name}={value}")
         elif present[name] == value:
@@ -114,18 +79,18 @@ def env_change(
                     warning=True,
                 )
             )
-    if not missing:
+    if not missing and not reasons:
         return None, notes
     original = text if text is not None else Text("")
     newline = original.newline
-    body = old or ""
-    if body and not body.endswith("\n"):
-        body += newline
-    lines = ["# ez-pixel error reporting (ez-pixel install)", *missing]
-    new = body + newline.join(lines) + newline
-    names = " and ".join(line.split("=")[0] for line in missing)
-    what = "create" if old is None else "append to"
-    return Change(ENV_FILE, old, new, original, [f"{what} {ENV_FILE}: {names}"]), notes
+    if missing:
+        if body and not body.endswith("\n"):
+            body += newline
+        lines = [] if _HEADER in body else [_HEADER]
+        body += newline.join([*lines, *missing]) + newline
+        names = " and ".join(line.split("=")[0] for line in missing)
+        reasons.append(f"{'create' if old is None else 'append to'} {ENV_FILE}: {names}")
+    return Change(ENV_FILE, old, body, original, reasons), notes
 
 
 def gitignore_ignores_env(text: str) -> bool:

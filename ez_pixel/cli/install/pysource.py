@@ -264,3 +264,50 @@ def module_assignments(tree: ast.Module, name: str) -> List[ast.Assign]:
 def name_uses(tree: ast.AST, name: str) -> int:
     """How many times ``name`` appears as a Name anywhere in the module."""
     return sum(1 for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == name)
+
+
+def insert_block_after(
+    module: Module, statement: ast.stmt, block: Sequence[str], newline: str
+) -> str:
+    """The module's text with ``block`` after top-level ``statement``, set off by blank lines."""
+    lines = list(module.lines)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += newline
+    at = statement.end_lineno or statement.lineno
+    following = lines[at] if at < len(lines) else ""
+    text_block = [line + newline if line else newline for line in block]
+    lines[at:at] = [newline, *text_block, *([newline] if following.strip() else [])]
+    return "".join(lines)
+
+
+def insert_block_before(
+    module: Module, statement: ast.stmt, block: Sequence[str], newline: str
+) -> str:
+    """The module's text with ``block`` before top-level ``statement``, two blank lines around."""
+    lines = list(module.lines)
+    at = statement.lineno - 1
+    if isinstance(statement, _DECORATED) and statement.decorator_list:
+        at = statement.decorator_list[0].lineno - 1
+    blank = 0
+    while blank < 2 and at - blank > 0 and not lines[at - blank - 1].strip():
+        blank += 1
+    text_block = [line + newline if line else newline for line in block]
+    lines[at:at] = [*([newline] * (2 - blank)), *text_block, newline, newline]
+    return "".join(lines)
+
+
+def call_arguments(module: Module, call: ast.Call) -> Tuple[int, int, List[Span]]:
+    """A call's opening and closing parenthesis indexes and its arguments' spans, in order."""
+    start = module.span(call.func)[1]
+    opening = module.text.index("(", start)
+    closing = module.span(call)[1] - 1
+    spans: List[Span] = [module.span(arg) for arg in call.args]
+    for item in call.keywords:
+        value_start, value_end = module.span(item.value)
+        if item.arg is None:  # **kwargs
+            begin = module.text.rfind("**", opening, value_start)
+        else:  # keyword nodes have no position before Python 3.9
+            begin = module.text.rfind(item.arg, opening, value_start)
+        spans.append((begin, value_end))
+    spans.sort()
+    return opening, closing, spans

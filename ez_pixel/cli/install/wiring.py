@@ -1,37 +1,42 @@
 """The code ``install`` adds for each kind of project, and where.
 
-One idiom everywhere, after the module's imports::
+One idiom everywhere::
 
     import ez_pixel
 
-    try:  # ez-pixel: report errors; configured by PIXEL_PROJECT_KEY and PIXEL_INGEST_URL
+    try:  # ez-pixel: report errors; key from EZCODER_PIXEL_KEY (environment or .env)
         ez_pixel.init_pixel()
-    except RuntimeError:  # already initialised: this module was imported twice
+    except (RuntimeError, ValueError):  # no key here (tests, CI, a fresh checkout)
         pass
-    except ValueError as exc:  # key or URL missing or malformed: run without reporting
-        import warnings
 
-        warnings.warn(str(exc), stacklevel=1)
+It never breaks the app: where no key is configured (the project's own test
+suite, its CI, another developer's machine) it does nothing, silently (no
+``warnings.warn``: suites running with ``filterwarnings = error`` would fail
+at import). ``init_pixel`` reads the key from the environment, then from the
+project's ``.env``, so the app reports when started the usual way. A second
+import (``python app.py`` then ``import app``) is a no-op. It goes after the
+module's imports: ``init_pixel`` itself reports what uvicorn, gunicorn and
+Celery log where the root logger cannot see it
+(:mod:`ez_pixel._process.integrations`); for Celery it has to run after
+``import celery``, which "after the module's imports" guarantees.
 
-It never crashes the app (no key: one warning, and the app runs unreported),
-tolerates a second import (``python app.py`` then ``import app``), and reads
-its configuration from the environment only. The same lines serve every kind:
-``init_pixel`` itself reports what uvicorn, gunicorn and Celery log where the
-root logger cannot see it (:mod:`ez_pixel._process.integrations`); for Celery it has to
-run after ``import celery``, which "after the module's imports" guarantees in
-the module that creates the Celery app.
-
-Django gets the idiom in ``wsgi.py``/``asgi.py`` and a ``PixelHandler`` in
-``LOGGING`` (merged into an existing dict literal, or a new minimal one), so
-management commands report too. structlog gets ``PixelProcessor()`` in its
-processor chain, before the exception formatter and the renderer.
+Django gets the idiom in ``wsgi.py``/``asgi.py`` *after* the
+``get_wsgi_application()``/``get_asgi_application()`` line (with ``import
+ez_pixel`` among the imports): that call runs ``django.setup()``, whose
+``dictConfig(LOGGING)`` replaces the root logger's handlers, so ``init_pixel``
+comes after it (under ``runserver`` setup even runs twice). Django also gets a
+``PixelHandler`` in ``LOGGING`` (merged into an existing dict literal, or a
+new minimal one), so management commands report too. structlog gets
+``PixelProcessor()`` in its processor chain, before the exception formatter
+and the renderer; FastAPI/Starlette a lifespan that flushes
+(:mod:`.lifespan`).
 """
 
 import ast
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
-from .containers import append_element, insert_before, quote_char
+from .containers import insert_before
 from .files import Pending
 from .pysource import (
     Module,
@@ -39,13 +44,12 @@ from .pysource import (
     calls_init_pixel,
     dotted,
     import_line_after,
+    imported_modules,
     insert_after_imports,
+    insert_block_after,
     keyword,
     last_name,
-    module_assignments,
-    name_uses,
     parse,
-    string_value,
     top_level_import,
 )
 
@@ -88,23 +92,25 @@ class Step:
         return "+" if self.changed else "="
 
 
+#: The module the ezcoder installer writes and imports from the entry point; it calls init_pixel.
+EZCODER_INIT_MODULE = "ez_pixel_init"
+#: ``get_*_application()`` calls that run ``django.setup()``: Django's init goes after them.
+DJANGO_APPLICATION_CALLS = {"get_wsgi_application", "get_asgi_application"}
+
+
 def init_block(has_ez_pixel: bool = False) -> List[str]:
-    """The lines added after a module's imports (the idiom in the module docstring)."""
+    """The lines added to a module (the idiom in the module docstring)."""
     lines = [] if has_ez_pixel else ["import ez_pixel", ""]
     return [
         *lines,
-        "try:  # ez-pixel: report errors; configured by PIXEL_PROJECT_KEY and PIXEL_INGEST_URL",
+        "try:  # ez-pixel: report errors; key from EZCODER_PIXEL_KEY (environment or .env)",
         "    ez_pixel.init_pixel()",
-        "except RuntimeError:  # already initialised: this module was imported twice",
+        "except (RuntimeError, ValueError):  # no key here (tests, CI, a fresh checkout)",
         "    pass",
-        "except ValueError as exc:  # key or URL missing or malformed: run without reporting",
-        "    import warnings",
-        "",
-        "    warnings.warn(str(exc), stacklevel=1)",
     ]
 
 
-def _module(pending: Pending, rel: str) -> Tuple[Optional[Module], Optional[Step]]:
+def module_of(pending: Pending, rel: str) -> Tuple[Optional[Module], Optional[Step]]:
     text, problem = pending.text(rel)
     if text is None:
         return None, Step(problem or f"{rel} is missing", manual=True)
@@ -114,223 +120,54 @@ def _module(pending: Pending, rel: str) -> Tuple[Optional[Module], Optional[Step
     return Module(text, tree), None
 
 
-def wire_init(pending: Pending, rel: str, why: str) -> Step:
-    """Add the init idiom to module ``rel`` (``why`` says what the module is)."""
-    module, failed = _module(pending, rel)
+def _application_statement(tree: ast.Module) -> Optional[ast.stmt]:
+    """The last top-level statement calling ``get_wsgi_application()`` or the ASGI one."""
+    found: Optional[ast.stmt] = None
+    for statement in tree.body:
+        if any(True for _ in calls(statement, DJANGO_APPLICATION_CALLS)):
+            found = statement
+    return found
+
+
+def wire_init(pending: Pending, rel: str, why: str, django: bool = False) -> Step:
+    """Add the init idiom to module ``rel`` (``why`` says what the module is).
+
+    ``django``: after the statement creating the application, not after the imports.
+    """
+    module, failed = module_of(pending, rel)
     if module is None:
         assert failed is not None
         failed.snippet = "\n".join(init_block())
         return failed
     if calls_init_pixel(module.tree):
         return Step(f"{rel} already calls ez_pixel.init_pixel()")
-    block = init_block(has_ez_pixel=top_level_import(module.tree, "ez_pixel"))
-    new = insert_after_imports(module, block, pending.newline(rel))
-    message = f"{rel}: call ez_pixel.init_pixel() after the imports ({why})"
+    if EZCODER_INIT_MODULE in imported_modules(module.tree):
+        why = "the ezcoder installer's init_pixel call"
+        return Step(f"{rel} imports {EZCODER_INIT_MODULE} ({why})")
+    newline = pending.newline(rel)
+    has_ez_pixel = top_level_import(module.tree, "ez_pixel")
+    anchor = _application_statement(module.tree) if django else None
+    if anchor is None:
+        new = insert_after_imports(module, init_block(has_ez_pixel), newline)
+        message = f"{rel}: call ez_pixel.init_pixel() after the imports ({why})"
+    else:
+        line = anchor.end_lineno or anchor.lineno
+        text = module.text
+        if not has_ez_pixel:
+            text = import_line_after(module, "import ez_pixel", newline)
+            line += text.count("\n") - module.text.count("\n")
+        tree, _ = parse(text, rel)
+        assert tree is not None
+        statement = next(s for s in tree.body if (s.end_lineno or s.lineno) == line)
+        new = insert_block_after(Module(text, tree), statement, init_block(True), newline)
+        message = f"{rel}: call ez_pixel.init_pixel() after {last_name_of(anchor)}() ({why})"
     pending.update(rel, new, message)
     return Step(message, changed=True)
 
 
-# -- Django LOGGING ------------------------------------------------------------------
-
-
-def _logging_snippet(quote: str = '"') -> str:
-    q = quote
-    return "\n".join(
-        [
-            "LOGGING = {",
-            f"    {q}version{q}: 1,",
-            f"    {q}disable_existing_loggers{q}: False,",
-            f"    {q}handlers{q}: {{{_handler_entry('pixel', q)}}},",
-            f"    {q}root{q}: {{{q}handlers{q}: [{q}pixel{q}]}},",
-            "}",
-        ]
-    )
-
-
-def _handler_entry(name: str, q: str) -> str:
-    return f"{q}{name}{q}: {{{q}class{q}: {q}{HANDLER_CLASS}{q}, {q}level{q}: {q}ERROR{q}}}"
-
-
-def _keys(node: ast.Dict) -> Optional[Dict[str, ast.expr]]:
-    """A dict literal's entries by string key; None if a key is not a string literal."""
-    out: Dict[str, ast.expr] = {}
-    for key, value in zip(node.keys, node.values):
-        name = string_value(key)
-        if name is None:
-            return None
-        out[name] = value
-    return out
-
-
-class _TooComplex(Exception):
-    pass
-
-
-def _next_logging_edit(module: Module, node: ast.Dict, newline: str) -> Optional[str]:
-    """The text with the next missing piece of the pixel handler added, or None when complete."""
-    top = _keys(node)
-    if top is None:
-        raise _TooComplex
-    spans = module.elements(node) or []
-    q = quote_char(module.text, [(s, s + 1) for s, _ in spans])
-
-    def add(container: ast.expr, element: str) -> str:
-        if not isinstance(container, (ast.Dict, ast.List)):
-            raise _TooComplex
-        elements = module.elements(container)
-        if elements is None:
-            raise _TooComplex
-        opening, closing = module.brackets(container)
-        new = append_element(module.text, opening, closing, elements, element, newline)
-        if new is None:
-            raise _TooComplex
-        return new
-
-    handlers = top.get("handlers")
-    if handlers is None:
-        return add(node, f"{q}handlers{q}: {{{_handler_entry('pixel', q)}}}")
-    if not isinstance(handlers, ast.Dict):
-        raise _TooComplex
-    named = _keys(handlers)
-    if named is None:
-        raise _TooComplex
-    name = "pixel" if "pixel" not in named or _is_ours(named["pixel"]) else "ez_pixel"
-    if name not in named:
-        return add(handlers, _handler_entry(name, q))
-    loggers = top.get("loggers")
-    logger_map = _keys(loggers) if isinstance(loggers, ast.Dict) else {}
-    if logger_map is None:
-        raise _TooComplex
-    root = top.get("root", logger_map.get(""))
-    if root is None:
-        return add(node, f"{q}root{q}: {{{q}handlers{q}: [{q}{name}{q}]}}")
-    targets: List[ast.expr] = [root]
-    for logger in logger_map.values():
-        settings = _keys(logger) if isinstance(logger, ast.Dict) else None
-        if settings is None:
-            raise _TooComplex
-        propagate = settings.get("propagate")
-        if isinstance(propagate, ast.Constant) and propagate.value is False:
-            targets.append(logger)
-    for target in targets:
-        settings = _keys(target) if isinstance(target, ast.Dict) else None
-        if settings is None:
-            raise _TooComplex
-        listed = settings.get("handlers")
-        if listed is None:
-            return add(target, f"{q}handlers{q}: [{q}{name}{q}]")
-        if not isinstance(listed, ast.List):
-            raise _TooComplex
-        if name not in [string_value(item) for item in listed.elts]:
-            return add(listed, f"{q}{name}{q}")
-    return None
-
-
-def _mentions_logging(tree: ast.Module) -> bool:
-    """True when ``LOGGING`` is used or imported anywhere, not only assigned at top level."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and node.id == "LOGGING":
-            return True
-        if isinstance(node, ast.alias) and "LOGGING" in (node.name, node.asname):
-            return True
-    return False
-
-
-def _is_ours(node: ast.expr) -> bool:
-    return isinstance(node, ast.Dict) and HANDLER_CLASS in [string_value(v) for v in node.values]
-
-
-def _star_imports(module: Module, rel: str) -> List[str]:
-    """Modules ``from X import *`` names, as dotted names relative to ``rel``'s package."""
-    package = rel.rsplit("/", 1)[0].replace("/", ".") if "/" in rel else ""
-    out = []
-    for statement in module.tree.body:
-        if isinstance(statement, ast.ImportFrom) and any(a.name == "*" for a in statement.names):
-            if statement.level:
-                parts = package.split(".") if package else []
-                parts = parts[: len(parts) - (statement.level - 1)]
-                out.append(".".join([*parts, statement.module or ""]).strip("."))
-            elif statement.module:
-                out.append(statement.module)
-    return out
-
-
-def _logging_homes(pending: Pending, rel: str, depth: int = 0) -> List[Tuple[str, Module]]:
-    """The modules (``rel`` or what it star-imports) that assign ``LOGGING``."""
-    module, _ = _module(pending, rel)
-    if module is None or depth > 3:
-        return []
-    if module_assignments(module.tree, "LOGGING"):
-        return [(rel, module)]
-    found: List[Tuple[str, Module]] = []
-    for name in _star_imports(module, rel):
-        path = name.replace(".", "/")
-        for candidate in (f"{path}.py", f"{path}/__init__.py"):
-            if pending.project.exists(candidate):
-                found.extend(_logging_homes(pending, candidate, depth + 1))
-                break
-    return found
-
-
-def wire_django_logging(pending: Pending, settings: str) -> Step:
-    """Add a ``PixelHandler`` to ``LOGGING`` in the settings (or what they star-import)."""
-    module, failed = _module(pending, settings)
-    if module is None:
-        assert failed is not None
-        failed.snippet = _logging_snippet()
-        return failed
-    manual = Step(
-        f"{settings}: LOGGING is too complex to edit safely: left alone; add the "
-        f"{HANDLER_CLASS} handler to it and to the root logger yourself",
-        manual=True,
-        snippet=_logging_snippet(),
-    )
-    if module_assignments(module.tree, "LOGGING_CONFIG"):
-        return manual
-    homes = _logging_homes(pending, settings)
-    newline = pending.newline(settings)
-    if not homes and _mentions_logging(module.tree):
-        return manual  # assigned in a branch, imported, or built elsewhere
-    if not homes:
-        text = module.text
-        if text and not text.endswith("\n"):
-            text += newline
-        comment = "# ez-pixel: report errors logged anywhere (PIXEL_PROJECT_KEY, PIXEL_INGEST_URL)"
-        block = [comment, *_logging_snippet().split("\n")]
-        new = text + newline + newline.join(block) + newline
-        message = f"{settings}: add a LOGGING with the {HANDLER_CLASS} handler on the root logger"
-        pending.update(settings, new, message)
-        return Step(message, changed=True)
-    if len(homes) > 1:
-        return manual
-    rel, module = homes[0]
-    if HANDLER_CLASS in module.text:
-        return Step(f"{rel}: LOGGING already has the {HANDLER_CLASS} handler")
-    assigned = module_assignments(module.tree, "LOGGING")
-    if len(assigned) != 1 or name_uses(module.tree, "LOGGING") != 1:
-        manual.message = manual.message.replace(settings, rel)
-        return manual
-    text = module.text
-    newline = pending.newline(rel)
-    for _ in range(20):
-        tree, _error = parse(text, rel)
-        if tree is None:
-            break
-        current = Module(text, tree)
-        node = module_assignments(tree, "LOGGING")[0].value
-        if not isinstance(node, ast.Dict):
-            break
-        try:
-            edited = _next_logging_edit(current, node, newline)
-        except _TooComplex:
-            break
-        if edited is None:
-            message = f"{rel}: add the {HANDLER_CLASS} handler to LOGGING (root logger)"
-            pending.update(rel, text, message)
-            return Step(message, changed=True)
-        text = edited
-    manual.message = manual.message.replace(settings, rel)
-    return manual
+def last_name_of(statement: ast.stmt) -> str:
+    """The name of the ``get_*_application`` call in ``statement``."""
+    return next(last_name(c.func) for c in calls(statement, DJANGO_APPLICATION_CALLS))
 
 
 # -- structlog -----------------------------------------------------------------------
@@ -370,7 +207,7 @@ def _configure_calls(tree: ast.AST) -> List[ast.Call]:
 
 def wire_structlog(pending: Pending, rel: str) -> Step:
     """Insert ``PixelProcessor()`` in each ``structlog.configure(processors=[...])`` of ``rel``."""
-    module, failed = _module(pending, rel)
+    module, failed = module_of(pending, rel)
     hint = f"add PixelProcessor() ({PROCESSOR_IMPORT}) before the renderer"
     if module is None:
         assert failed is not None
