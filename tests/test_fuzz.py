@@ -188,6 +188,14 @@ class Ledger:
         return arrived
 
 
+def wire_type(exc: BaseException) -> str:
+    """The event's ``type`` for ``exc``: as a traceback prints it (builtins bare)."""
+    cls = type(exc)
+    if cls.__module__ in ("builtins", "__main__"):
+        return cls.__qualname__
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
 @pytest.fixture
 def fuzz_pixel(pixel: Any) -> None:
     pixel(queue_size=100_000)
@@ -230,7 +238,7 @@ def test_exceptions_through_logging_and_report_pixel(fuzz_pixel: None, collector
         logged = make_exception(kind, payload)
         ledger.call(lambda: isolated_logger().error(message, exc_info=logged))
         manual = make_exception(kind, payload)
-        ledger.call(lambda: ez_pixel.report_pixel(message, error=manual), type(manual).__name__)
+        ledger.call(lambda: ez_pixel.report_pixel(message, error=manual), wire_type(manual))
         ledger.call(lambda: ez_pixel.report_pixel(message), "ManualReport")
 
     report_once()

@@ -22,6 +22,7 @@ def test_options_given_as_strings_as_dict_config_passes_them() -> None:
             scrub_keys="ssn, iban",
             debug="0",
             runtime="python-custom",
+            release="v1.4.2",
         )
         ez_pixel.report_pixel("lookup failed ssn=123-45-6789 iban=DE89370400440532013000")
         ez_pixel.report_pixel("next")
@@ -29,7 +30,7 @@ def test_options_given_as_strings_as_dict_config_passes_them() -> None:
         first, retry, second = server.bodies()
     assert first["message"] == "lookup failed ssn=[Filtered] iban=[Filtered]"
     assert retry["event_id"] == first["event_id"] and second["message"] == "next"
-    assert first["runtime"] == "python-custom"
+    assert first["runtime"] == "python-custom rev:v1.4.2"
     assert ez_pixel.stats()["dropped"] == {"retries_exhausted": 1}
 
 
