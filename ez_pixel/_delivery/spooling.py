@@ -82,7 +82,14 @@ class Spooling:
             self._disable_spool()
             return False
         self.counts["spooled"] += 1
-        while True:
+        self._spill_queue()
+        self._begin_replay()
+        self.sender.wait()
+        return True
+
+    def _spill_queue(self) -> None:
+        """Move every queued body to disk, oldest first, until the disk refuses one."""
+        while self._spool is not None:
             with self._lock:
                 if not self._queue:
                     break
@@ -97,9 +104,6 @@ class Spooling:
             if item is not None:
                 self.counts["spooled"] += 1
             self._finish()
-        self._begin_replay()
-        self.sender.wait()
-        return True
 
     def _disable_spool(self) -> None:
         if self._spool is not None:
@@ -138,6 +142,7 @@ class Spooling:
             outcome = self.sender.send(body, "spooled event", may_spool=True)
             if outcome == UNREACHABLE:
                 spool.unclaim(path)
+                self._spill_queue()  # what was queued since waits on disk too
                 self.sender.wait()
                 return
             if outcome == STOPPED:
