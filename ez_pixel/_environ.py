@@ -16,6 +16,8 @@ changes ``os.environ``, so the real environment always wins.
 import os
 from typing import Dict, NamedTuple, Optional, Tuple
 
+from ._paths import upwards
+
 ENV_PROJECT_KEY = "PIXEL_PROJECT_KEY"
 #: The variable the ecosystem's installer (``ezcoder pixel install``) writes the key to.
 ENV_EZCODER_KEY = "EZCODER_PIXEL_KEY"
@@ -42,19 +44,15 @@ class Setting(NamedTuple):
 def find_dotenv(start: Optional[str] = None) -> Optional[str]:
     """The project's ``.env``: the first from ``start`` (the working directory) upwards."""
     try:
-        directory = os.path.abspath(start or os.getcwd())
+        first = os.path.abspath(start or os.getcwd())
     except OSError:  # the working directory was deleted
         return None
-    for _ in range(MAX_LEVELS):
+    for directory in upwards(first, MAX_LEVELS):
         candidate = os.path.join(directory, ".env")
         if os.path.isfile(candidate):
             return candidate
         if any(os.path.exists(os.path.join(directory, m)) for m in ROOT_MARKERS):
             return None
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
     return None
 
 

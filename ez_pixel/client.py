@@ -13,6 +13,7 @@ from typing import Any, Dict, Optional, Union
 
 from ._capture.capture import exception_capture, innermost_key, message_capture
 from ._capture.records import first_report
+from ._delivery.answer import Answer
 from ._delivery.job import Job
 from ._delivery.worker import Worker
 from ._environ import KEY_NAMES, find_dotenv, read_dotenv
@@ -130,20 +131,12 @@ class Client:
         return False
 
     @staticmethod
-    def exception_capture(
-        exc: BaseException,
-        level: str,
-        *,
-        tb: Optional[TracebackType] = None,
-        message: Optional[str] = None,
-        manual: bool = False,
-        call_site: Optional[FrameType] = None,
-        extra: Optional[Dict[str, Any]] = None,
-    ) -> Capture:
-        """What the caller's thread records of ``exc`` (see :meth:`capture_exception`)."""
-        capture = exception_capture(
-            exc, level, tb=tb, message=message, manual=manual, call_site=call_site, extra=extra
-        )
+    def exception_capture(exc: BaseException, level: str, **details: Any) -> Capture:
+        """What the caller's thread records of ``exc``, for :meth:`prepare` (no flood gate).
+
+        ``details``: ``tb``, ``message``, ``manual``, ``call_site``, ``extra``.
+        """
+        capture = exception_capture(exc, level, **details)
         assert capture is not None  # refused only by an ``admit`` gate
         return capture
 
@@ -231,6 +224,19 @@ class Client:
         assert self._preparer is not None
         return self._preparer.body(capture)
 
+    def post(self, body: bytes) -> Answer:
+        """POST ``body`` once, now, on a connection of its own: no queue, retry or spool.
+
+        For ``ez-pixel send-test``; status 0 when the server could not be reached.
+        """
+        from ._delivery.transport import Transport
+
+        transport = Transport(self.options)
+        try:
+            return transport.post(body)
+        finally:
+            transport.close()
+
     def flush(self, timeout: Optional[float] = None, *, timeout_s: Optional[float] = None) -> bool:
         """Wait for queued events; True when none are left.
 
@@ -250,24 +256,19 @@ class Client:
         return 0
 
     def stats(self) -> Dict[str, object]:
-        """Delivery counters: queued, sent, retried, dropped by reason, pending."""
-        return stats_of(self.worker.counts, self.worker.pending)
-
-
-def stats_of(counts: Dict[str, int], pending: int) -> Dict[str, object]:
-    """Counters as a plain dict: queued, sent, retried, dropped by reason, spooled, replayed."""
-    counts = dict(counts)
-    dropped = {k[len("dropped_") :]: v for k, v in counts.items() if k.startswith("dropped_")}
-    return {
-        "queued": counts.get("queued", 0),
-        "sent": counts.get("sent", 0),
-        "retried": counts.get("retried", 0),
-        "dropped": dropped,
-        "spooled": counts.get("spooled", 0),
-        "replayed": counts.get("replayed", 0),
-        "internal_errors": counts.get("internal_errors", 0),
-        "pending": pending,
-    }
+        """Delivery counters: queued, sent, retried, dropped by reason, spooled, pending."""
+        counts = dict(self.worker.counts)
+        dropped = {k[len("dropped_") :]: v for k, v in counts.items() if k.startswith("dropped_")}
+        return {
+            "queued": counts.get("queued", 0),
+            "sent": counts.get("sent", 0),
+            "retried": counts.get("retried", 0),
+            "dropped": dropped,
+            "spooled": counts.get("spooled", 0),
+            "replayed": counts.get("replayed", 0),
+            "internal_errors": counts.get("internal_errors", 0),
+            "pending": self.worker.pending,
+        }
 
 
 #: The name the ecosystem's SDK (``packages/pixel-py``) gives the client ``init_pixel`` returns.

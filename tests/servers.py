@@ -16,12 +16,54 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Type, TypeVar, Union
 
 Step = Union[int, str, Dict[str, Any]]
+Self = TypeVar("Self", bound="LoopbackHTTP")
 
 
-class FaultServer:
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler for test servers: HTTP/1.1 kept alive, no Nagle delay, no logging."""
+
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def send(self, status: int, payload: bytes, headers: Optional[Dict[str, str]] = None) -> None:
+        """Answer ``status`` with ``payload`` (its length given) and ``headers``."""
+        self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+class LoopbackHTTP:
+    """A ``ThreadingHTTPServer`` on 127.0.0.1 served from a daemon thread while in ``with``."""
+
+    def _listen(self, handler: Type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(self._server.server_address[1])
+
+    def __enter__(self: Self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FaultServer(LoopbackHTTP):
     """Scripted answers, recorded requests; use as a context manager."""
 
     def __init__(
@@ -40,13 +82,7 @@ class FaultServer:
         self._release = threading.Event()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def setup(self) -> None:
                 with server._lock:
                     server.connections += 1
@@ -78,32 +114,22 @@ class FaultServer:
                     status, retry_after = int(step), None
                 close_after = isinstance(step, dict) and step.get("close", False)
                 payload = json.dumps({"ok": status == 200, "error": f"scripted {status}"}).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(payload)))
+                headers = {"content-type": "application/json"}
                 if retry_after is not None:
-                    self.send_header("retry-after", str(retry_after))
-                self.end_headers()
-                self.wfile.write(payload)
+                    headers["retry-after"] = str(retry_after)
+                self.send(status, payload, headers)
                 if close_after:
                     self.close_connection = True
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
+        self._listen(Handler, port)
         if tls is not None:
             self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
         self._scheme = "https" if tls is not None else "http"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def ingest_url(self) -> str:
         """The URL to send events to."""
         return f"{self._scheme}://127.0.0.1:{self._server.server_address[1]}/ingest"
-
-    @property
-    def port(self) -> int:
-        """The port it listens on."""
-        return int(self._server.server_address[1])
 
     def bodies(self) -> List[Dict[str, Any]]:
         """Every request body received so far, in order."""
@@ -121,14 +147,9 @@ class FaultServer:
             time.sleep(0.01)
         return predicate(self.bodies())
 
-    def __enter__(self) -> "FaultServer":
-        self._thread.start()
-        return self
-
     def __exit__(self, *exc: Any) -> None:
-        self._release.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._release.set()  # "hang" steps stop waiting
+        super().__exit__(*exc)
 
 
 def free_port() -> int:
@@ -138,20 +159,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Proxy:
+class Proxy(LoopbackHTTP):
     """A minimal forward HTTP proxy on 127.0.0.1 that records the URLs it forwards."""
 
     def __init__(self) -> None:
         self.forwarded: List[str] = []
         proxy = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 proxy.forwarded.append(self.path)
@@ -163,27 +178,14 @@ class Proxy:
                         status, payload = answer.status, answer.read()
                 except urllib.error.HTTPError as exc:
                     status, payload = exc.code, exc.read()
-                self.send_response(status)
-                self.send_header("content-length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                self.send(status, payload)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._listen(Handler)
 
     @property
     def url(self) -> str:
         """The proxy's URL."""
         return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def __enter__(self) -> "Proxy":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 class BlackHole:

@@ -13,12 +13,12 @@ import json
 import logging
 import re
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
 import ez_pixel
+from servers import LoopbackHTTP, QuietHandler
 
 PROJECT_KEY = re.compile(r"^pk_(?:live|test)_[A-Za-z0-9_-]{1,128}$")
 FINGERPRINT = re.compile(r"^[A-Za-z0-9_:.@/-]{1,256}$")
@@ -69,7 +69,7 @@ def check(event: Any) -> Optional[str]:
     return None
 
 
-class StrictServer:
+class StrictServer(LoopbackHTTP):
     """Answers ``POST /ingest`` as the hosted server would; records every answer."""
 
     def __init__(self) -> None:
@@ -77,28 +77,17 @@ class StrictServer:
         self._changed = threading.Condition()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 text = self.rfile.read(length).decode("utf-8", "surrogatepass")
                 status, answer, event = server.judge(text)
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.send(status, json.dumps(answer).encode(), {"content-type": "application/json"})
                 with server._changed:
                     server.answers.append((status, answer, event))
                     server._changed.notify_all()
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._listen(Handler)
 
     @staticmethod
     def judge(text: str) -> Tuple[int, Dict[str, Any], Any]:
@@ -117,7 +106,7 @@ class StrictServer:
     @property
     def ingest_url(self) -> str:
         """The URL to send events to."""
-        return f"http://127.0.0.1:{self._http.server_address[1]}/ingest"
+        return f"http://127.0.0.1:{self.port}/ingest"
 
     def wait_answers(self, count: int, timeout: float = 10.0) -> List[Tuple[int, Any, Any]]:
         """The first ``count`` answers, waiting for them up to ``timeout`` seconds."""
@@ -125,14 +114,6 @@ class StrictServer:
             self._changed.wait_for(lambda: len(self.answers) >= count, timeout)
             assert len(self.answers) >= count, self.answers
             return list(self.answers)
-
-    def __enter__(self) -> "StrictServer":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._http.shutdown()
-        self._http.server_close()
 
 
 @pytest.fixture

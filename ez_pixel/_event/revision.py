@@ -13,6 +13,7 @@ import os
 import re
 from typing import Optional
 
+from .._paths import upwards
 from .._text import cut, units
 from ..contract import MAX_RUNTIME_CHARS
 
@@ -89,8 +90,7 @@ def _read(path: str) -> str:
 
 def git_dir(start: str) -> Optional[str]:
     """The git directory of the repository holding ``start`` (a ``.git`` file may point to it)."""
-    directory = os.path.abspath(start)
-    for _ in range(_MAX_UP):
+    for directory in upwards(start, _MAX_UP):
         candidate = os.path.join(directory, ".git")
         if os.path.isdir(candidate):
             return candidate
@@ -100,10 +100,6 @@ def git_dir(start: str) -> Optional[str]:
                 target = text[len("gitdir:") :].strip()
                 return os.path.normpath(os.path.join(directory, target))
             return None
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            return None
-        directory = parent
     return None
 
 

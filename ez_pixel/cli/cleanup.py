@@ -12,7 +12,7 @@ from typing import Dict, Optional
 
 from .common import EXIT_USAGE, CliError
 from .ezcoder import ProjectsFileError, find_by_path, projects_file
-from .projects_api import ManagementError, delete_error, server_of
+from .management import ManagementError, delete_error, server_of
 
 
 @dataclass

@@ -2,9 +2,10 @@
 
 ``serve`` makes a project on its first start and records it in the database
 (``./ez-pixel.db`` by default, in the folder it was started from). ``send-test``
-run in that folder with no key anywhere uses that project, so ``ez-pixel serve``
-then ``ez-pixel send-test`` works with nothing copied between them. The file is
-opened read-only: a missing or foreign file is simply no project.
+run in that folder with no key anywhere uses that project, and ``errors``,
+``show`` and ``resolve`` take its id and secret from there, so ``ez-pixel
+serve`` then any other command works with nothing copied between them. The
+file is only ever opened read-only.
 """
 
 import os
@@ -18,19 +19,28 @@ _QUERY = (
 )
 
 
-def serve_default_project(path: str) -> Optional[Dict[str, str]]:
-    """``{"id", "key", "secret"}`` of the default project in ``path``; None when there is none."""
+def read_default_project(path: str) -> Optional[Dict[str, str]]:
+    """``{"id", "key", "secret"}`` of the default project in ``path``; None when it has none.
+
+    Raises ``FileNotFoundError`` when there is no such file and
+    ``sqlite3.Error`` when it cannot be read as ``serve``'s database.
+    """
     if not os.path.isfile(path):
-        return None
+        raise FileNotFoundError(path)
+    uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
+    conn = sqlite3.connect(uri, uri=True)
     try:
-        uri = f"file:{urllib.parse.quote(os.path.abspath(path))}?mode=ro"
-        conn = sqlite3.connect(uri, uri=True)
-        try:
-            row = conn.execute(_QUERY).fetchone()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return None
+        row = conn.execute(_QUERY).fetchone()
+    finally:
+        conn.close()
     if row is None or not all(isinstance(value, str) and value for value in row):
         return None
     return {"id": row[0], "key": row[1], "secret": row[2]}
+
+
+def serve_default_project(path: str) -> Optional[Dict[str, str]]:
+    """:func:`read_default_project`, with a missing or foreign file simply no project."""
+    try:
+        return read_default_project(path)
+    except (OSError, sqlite3.Error):
+        return None

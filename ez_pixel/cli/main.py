@@ -5,7 +5,7 @@ import io
 import sys
 from typing import Any, Callable, List, Optional, Sequence
 
-from ez_pixel._version import __version__
+from ez_pixel import __version__
 
 from . import demo, errors, resolve, send_test, serve, show
 from .common import EXIT_OK, EXIT_USAGE, CliError

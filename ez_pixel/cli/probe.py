@@ -17,10 +17,9 @@ from typing import Any, Dict, List, Optional
 
 from ez_pixel.options import Options
 
-from .projects_api import ManagementError, delete_error, list_errors
+from .management import PROBE_PREFIX, ManagementError, delete_error, list_errors
 from .send_test import post_event, prepare_test_event
 
-PROBE_PREFIX = "__pixel_install_probe__"
 PROBE_TYPE = "InstallProbe"
 PROBE_MESSAGE = "Install verification probe (ez-pixel install): safe to delete"
 #: How long the probe may take to show in the error list.
@@ -34,11 +33,6 @@ class ProbeResult:
 
     ok: bool
     lines: List[str]
-
-
-def is_probe(fingerprint: Any) -> bool:
-    """True for a fingerprint an install probe (ours or the ezcoder installer's) used."""
-    return isinstance(fingerprint, str) and fingerprint.startswith(PROBE_PREFIX)
 
 
 def probe_body(options: Options) -> bytes:

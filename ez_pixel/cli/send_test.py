@@ -1,9 +1,10 @@
 """``ez-pixel send-test``: one real event through the SDK, and the server's answer.
 
 The key and URL come from where the app finds them (:mod:`ez_pixel.cli.config`:
-the flags, the environment, the project's ``.env``). With no key anywhere it
-goes to the local collector, with the default project ``ez-pixel serve`` keeps
-in ``./ez-pixel.db`` (:mod:`ez_pixel.cli.localdb`). The event (type
+the flags, the environment, the project's ``.env``, then for the URL the hosted
+server, as ``init_pixel`` does). With no key anywhere it goes to the local
+collector, with the default project ``ez-pixel serve`` keeps in
+``./ez-pixel.db`` (:mod:`ez_pixel.cli.localdb`). The event (type
 ``PixelSendTestError``) is meant to be seen: it stays among the project's
 errors. ``--cleanup`` deletes its group once the server stored it, with the
 project's secret (from ``~/.ezcoder/projects.json``, or that database).
@@ -16,12 +17,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Dict, Optional, Tuple
 
-from ez_pixel._delivery.retry import is_success
 from ez_pixel.client import Client
 from ez_pixel.options import Options, make_options
 
 from .common import DEFAULT_DB, EXIT_USAGE, CliError
-from .config import ENV_EZCODER_KEY, ENV_FILE, Settings, project_env, project_folder, resolve
+from .config import (
+    ENV_EZCODER_KEY,
+    ENV_FILE,
+    HOSTED_INGEST_URL,
+    LOCAL_INGEST_URL,
+    Settings,
+    project_env,
+    project_folder,
+    resolve,
+)
 from .localdb import serve_default_project
 
 if TYPE_CHECKING:
@@ -45,8 +54,8 @@ class Posted:
 
     @property
     def stored(self) -> bool:
-        """True when the server stored the event."""
-        return is_success(self.status)
+        """True when the server stored the event (or already had it): any 2xx."""
+        return 200 <= self.status < 300
 
 
 def register(subparsers: "Subparsers") -> None:
@@ -57,16 +66,23 @@ def register(subparsers: "Subparsers") -> None:
         description=(
             "Send one test event (PixelSendTestError) through the real SDK path "
             "(event builder, encoder, pooled transport) and print the server's "
-            "answer. The key and URL are found where your app finds them: the "
-            "flags, PIXEL_PROJECT_KEY / EZCODER_PIXEL_KEY / PIXEL_INGEST_URL in the "
-            "environment, then ./.env; with no key anywhere, the URL defaults to "
-            "the local collector (ez-pixel serve). The event stays among the "
-            "project's errors so you can see it; --cleanup deletes it again. "
-            "Exit 0 only when the event was stored."
+            "answer. The key and URL are found where init_pixel() finds them: the "
+            "flag, then the environment (PIXEL_PROJECT_KEY or EZCODER_PIXEL_KEY; "
+            "PIXEL_INGEST_URL), then the project's .env (the first one from here up "
+            "to the project's root); with a key but no URL anywhere the event goes to "
+            f"the hosted server ({HOSTED_INGEST_URL}), as init_pixel() sends it. With "
+            "no key anywhere it goes to the local collector "
+            f"({LOCAL_INGEST_URL}), with the default project `ez-pixel serve` keeps "
+            f"in {DEFAULT_DB}. The event stays among the project's errors so you can "
+            "see it; --cleanup deletes it again. Exit 0 only when the event was stored."
         ),
     )
     parser.add_argument("--project-key", help="project key (default: see above)")
-    parser.add_argument("--ingest-url", help="ingest URL (default: see above)")
+    parser.add_argument(
+        "--ingest-url",
+        help=f"ingest URL (default: PIXEL_INGEST_URL, else .env, else {HOSTED_INGEST_URL}; "
+        f"with no key anywhere {LOCAL_INGEST_URL})",
+    )
     parser.add_argument(
         "--cleanup",
         action="store_true",
@@ -104,13 +120,11 @@ def prepare_test_event(options: Options) -> Tuple[bytes, str]:
 
 def post_event(options: Options, body: bytes) -> Posted:
     """POST ``body`` with the SDK's transport; status 0 when the server is unreachable."""
-    from ez_pixel._delivery.transport import Transport
-
-    transport = Transport(options)
+    client = Client(options)
     try:
-        answer = transport.post(body)
+        answer = client.post(body)
     finally:
-        transport.close()
+        client.close(timeout=0)
     if answer.status == 0:
         return Posted(0, {}, f"could not reach {options.ingest_url}: {answer.error}")
     try:

@@ -6,29 +6,23 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, List
 
 from helpers import KEY, assert_valid, run_script
 
 WORKTREE = Path(__file__).resolve().parents[2]
 
 
-def _env(ingest_url: str) -> Dict[str, str]:
+def _run(argv: List[str], cwd: Path, ingest_url: str) -> "subprocess.CompletedProcess[str]":
+    """Run ``argv`` in ``cwd`` with the key and ``ingest_url`` in its environment only."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXEL_")}
     env.update(PIXEL_PROJECT_KEY=KEY, PIXEL_INGEST_URL=ingest_url)
-    return env
+    return subprocess.run(argv, cwd=str(cwd), env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_send_test_frames_are_never_app_code(tmp_path: Path, collector: Any) -> None:
     for cwd in (tmp_path, WORKTREE):  # the SDK outside the project root, and inside it
-        result = subprocess.run(
-            [sys.executable, "-m", "ez_pixel", "send-test"],
-            cwd=str(cwd),
-            env=_env(collector.ingest_url),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        result = _run([sys.executable, "-m", "ez_pixel", "send-test"], cwd, collector.ingest_url)
         assert result.returncode == 0, result.stderr
     for event in collector.wait_for(2):
         sdk = [f for f in event["stack"] if "ez_pixel" in f["file"]]
@@ -64,14 +58,7 @@ def test_launchers_and_project_venv_are_not_app_code(tmp_path: Path, collector: 
         f"import sys\nsys.path[:0] = [{str(tmp_path)!r}, {str(site.parent)!r}]\n"
         "from shop.main import main\nif __name__ == '__main__':\n    sys.exit(main())\n"
     )
-    result = subprocess.run(
-        [sys.executable, str(launcher)],
-        cwd=str(tmp_path),
-        env=_env(collector.ingest_url),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = _run([sys.executable, str(launcher)], tmp_path, collector.ingest_url)
     assert result.returncode == 1, result.stderr
     (event,) = collector.wait_for(1)
     assert_valid(event)

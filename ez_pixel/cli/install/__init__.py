@@ -6,8 +6,9 @@ One module per concern:
 - :mod:`.containers`: appending to a ``[...]``/``{...}`` literal in place
   (shared by the Python and TOML editors);
 - :mod:`.pysource`: ``ast``-guided edits of Python modules;
-- :mod:`.toml`: a small line-preserving TOML scanner and editor;
-- :mod:`.deps`: the project's dependency list, in its own format;
+- :mod:`.tomlscan`: a small line-preserving TOML scanner and editor;
+- :mod:`.deps`: which file lists the project's dependencies; :mod:`.depedit`:
+  adding ez-pixel to it, in its own format;
 - :mod:`.detect`: what kind of project it is (Django, Flask, FastAPI, Celery,
   plain) and why;
 - :mod:`.wiring`: the ``init_pixel()`` lines inserted for each kind, and structlog's
@@ -15,7 +16,7 @@ One module per concern:
   FastAPI/Starlette lifespan that flushes;
 - :mod:`.identity`: which project on the server this checkout is (found again,
   given, or registered), and its ``~/.ezcoder/projects.json`` entry
-  (:mod:`ez_pixel.cli.ezcoder`, :mod:`ez_pixel.cli.projects_api`);
+  (:mod:`ez_pixel.cli.ezcoder`, :mod:`ez_pixel.cli.management`);
 - :mod:`.keys`: ``.env`` and ``.gitignore``;
 - :mod:`.command`: the ``install`` command, which puts them together and
   verifies with a probe (:mod:`ez_pixel.cli.probe`).

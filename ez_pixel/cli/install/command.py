@@ -17,14 +17,8 @@ from ez_pixel.options import ENV_INGEST_URL, make_options
 from ..common import EXIT_USAGE, CliError
 from ..config import ENV_EZCODER_KEY, ENV_FILE, HOSTED_INGEST_URL, LOCAL_INGEST_URL
 from ..probe import run_probe
-from .deps import (
-    PACKAGE,
-    Packaging,
-    Requirement,
-    add_dependency,
-    find_packaging,
-    normalize,
-)
+from .depedit import add_dependency
+from .deps import PACKAGE, Packaging, Requirement, find_packaging, normalize
 from .detect import KINDS, Candidate, Detection, Sources, detect
 from .djangolog import wire_django_logging
 from .files import Change, InstallError, Pending, Project, write_change

@@ -33,26 +33,26 @@ def _handler_entry(name: str, q: str) -> str:
     return f"{q}{name}{q}: {{{q}class{q}: {q}{HANDLER_CLASS}{q}, {q}level{q}: {q}ERROR{q}}}"
 
 
-def _keys(node: ast.Dict) -> Optional[Dict[str, ast.expr]]:
-    """A dict literal's entries by string key; None if a key is not a string literal."""
-    out: Dict[str, ast.expr] = {}
-    for key, value in zip(node.keys, node.values):
-        name = string_value(key)
-        if name is None:
-            return None
-        out[name] = value
-    return out
-
-
 class _TooComplex(Exception):
     pass
 
 
+def _entries(node: Optional[ast.expr]) -> Dict[str, ast.expr]:
+    """A dict literal's entries by string key; _TooComplex for anything else."""
+    if not isinstance(node, ast.Dict):
+        raise _TooComplex
+    out: Dict[str, ast.expr] = {}
+    for key, value in zip(node.keys, node.values):
+        name = string_value(key)
+        if name is None:
+            raise _TooComplex
+        out[name] = value
+    return out
+
+
 def _next_logging_edit(module: Module, node: ast.Dict, newline: str) -> Optional[str]:
     """The text with the next missing piece of the pixel handler added, or None when complete."""
-    top = _keys(node)
-    if top is None:
-        raise _TooComplex
+    top = _entries(node)
     spans = module.elements(node) or []
     q = quote_char(module.text, [(s, s + 1) for s, _ in spans])
 
@@ -71,34 +71,22 @@ def _next_logging_edit(module: Module, node: ast.Dict, newline: str) -> Optional
     handlers = top.get("handlers")
     if handlers is None:
         return add(node, f"{q}handlers{q}: {{{_handler_entry('pixel', q)}}}")
-    if not isinstance(handlers, ast.Dict):
-        raise _TooComplex
-    named = _keys(handlers)
-    if named is None:
-        raise _TooComplex
+    named = _entries(handlers)
     name = "pixel" if "pixel" not in named or _is_ours(named["pixel"]) else "ez_pixel"
     if name not in named:
         return add(handlers, _handler_entry(name, q))
     loggers = top.get("loggers")
-    logger_map = _keys(loggers) if isinstance(loggers, ast.Dict) else {}
-    if logger_map is None:
-        raise _TooComplex
+    logger_map = _entries(loggers) if isinstance(loggers, ast.Dict) else {}
     root = top.get("root", logger_map.get(""))
     if root is None:
         return add(node, f"{q}root{q}: {{{q}handlers{q}: [{q}{name}{q}]}}")
     targets: List[ast.expr] = [root]
     for logger in logger_map.values():
-        settings = _keys(logger) if isinstance(logger, ast.Dict) else None
-        if settings is None:
-            raise _TooComplex
-        propagate = settings.get("propagate")
+        propagate = _entries(logger).get("propagate")
         if isinstance(propagate, ast.Constant) and propagate.value is False:
             targets.append(logger)
     for target in targets:
-        settings = _keys(target) if isinstance(target, ast.Dict) else None
-        if settings is None:
-            raise _TooComplex
-        listed = settings.get("handlers")
+        listed = _entries(target).get("handlers")
         if listed is None:
             return add(target, f"{q}handlers{q}: [{q}{name}{q}]")
         if not isinstance(listed, ast.List):

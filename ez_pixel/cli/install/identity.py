@@ -17,7 +17,7 @@ from ez_pixel.contract import PROJECT_KEY_RE
 from ..common import EXIT_USAGE, CliError
 from ..config import ENV_FILE, resolve
 from ..ezcoder import Mapping, ProjectsFileError, find_by_path, projects_file, save_mapping
-from ..projects_api import ManagementError, register_project, server_of
+from ..management import ManagementError, register_project, server_of
 from .files import Project
 from .keys import env_values
 from .wiring import Step

@@ -12,7 +12,7 @@ from typing import Any, List, Tuple
 
 import pytest
 
-from ez_pixel import __version__
+from ez_pixel import DEFAULT_INGEST_URL, __version__
 from ez_pixel.cli import main
 from ez_pixel.cli.config import HOSTED_INGEST_URL, LOCAL_INGEST_URL, resolve
 from ez_pixel.testing import capture_events
@@ -109,6 +109,14 @@ def test_send_test_defaults_follow_the_app() -> None:
     assert both.url == "http://127.0.0.1:1/ingest" and both.url_from.endswith("in .env")
     flags = resolve(dotenv, "pk_test_flag", "http://127.0.0.1:2/ingest", environ=environ)
     assert (flags.key, flags.url) == ("pk_test_flag", "http://127.0.0.1:2/ingest")
+
+
+def test_send_test_help_names_the_defaults_it_uses(capsys: Any) -> None:
+    code, out, _ = run(capsys, "send-test", "--help")
+    text = " ".join(re.sub(r"-\n\s*", "-", out).split())  # argparse wraps at hyphens
+    assert code == 0 and DEFAULT_INGEST_URL in text and LOCAL_INGEST_URL in text
+    order = ["PIXEL_INGEST_URL", ".env", "hosted server", "no key anywhere"]
+    assert [text.index(word) for word in order] == sorted(text.index(word) for word in order)
 
 
 def test_demo_keep_leaves_what_errors_and_show_read() -> None:

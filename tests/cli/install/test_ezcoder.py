@@ -26,7 +26,7 @@ import pytest
 from ez_pixel.cli import main
 from ez_pixel.testing import capture_events
 
-FIXTURES = Path(__file__).parent / "install_fixtures"
+FIXTURES = Path(__file__).resolve().parents[2] / "install_fixtures"
 PROBE = "__pixel_install_probe__"
 
 
