@@ -108,7 +108,7 @@ class Spooling:
         return True
 
     def _spill_queue(self) -> None:
-        """Move every queued body to disk, oldest first; a write the disk refuses turns the spool off."""
+        """Move every queued body to disk, oldest first; a refused write turns the spool off."""
         while self._spool is not None:
             with self._lock:
                 if not self._queue:
