@@ -99,6 +99,8 @@ def group_summary(exc: BaseException) -> str:
 
 def combine_message(log_message: Optional[str], exc_text: str) -> str:
     """The log message and the exception's text, once each."""
+    if log_message is not None and not isinstance(log_message, str):  # report_pixel(obj, error=e)
+        log_message = text_of(log_message, MAX_MESSAGE_CHARS)
     if log_message:  # "Exception in ASGI application\n" (uvicorn) must not end in a newline
         log_message = log_message.rstrip()
     if not log_message or log_message == exc_text:

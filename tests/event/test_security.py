@@ -2,6 +2,7 @@
 
 import logging
 import sys
+import uuid
 from typing import Any, Dict, Optional
 
 import pytest
@@ -102,8 +103,9 @@ def test_sample_rate(pixel: Any, collector: Any) -> None:
 def test_plain_http_to_a_remote_host_warns_once(capfd: Any) -> None:
     make_options(KEY, "http://127.0.0.1:1/ingest")
     assert capfd.readouterr().err == ""
-    make_options(KEY, "http://pixel.example.invalid/ingest")
-    make_options(KEY, "http://pixel.example.invalid/ingest")
+    host = f"pixel-{uuid.uuid4().hex[:8]}.example.invalid"  # said once per process: a new host
+    make_options(KEY, f"http://{host}/ingest")
+    make_options(KEY, f"http://{host}/ingest")
     err = capfd.readouterr().err
     assert err.count("plain http") == 1 and KEY not in err
 

@@ -37,6 +37,15 @@ def pytest_make_collect_report(collector: Any) -> Iterator[None]:
         report.outcome = "failed"
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: Any, call: Any) -> Iterator[None]:
+    """With ``EZ_PIXEL_REQUIRE_FRAMEWORKS=1``, a test's own ``importorskip`` fails too."""
+    outcome: Any = yield
+    report = outcome.get_result()
+    if REQUIRED and report.skipped and "could not import" in str(report.longrepr):
+        report.outcome = "failed"
+
+
 def app_env(ingest_url: str, **extra: str) -> Dict[str, str]:
     """This environment without ``PIXEL_*``, plus the collector's key and URL and ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIXEL_")}
