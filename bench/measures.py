@@ -57,7 +57,7 @@ class Config:
     reps: int = 3
     caller_reps: int = 5
     caller_budget: float = 1.0
-    captured_reps: int = 5
+    captured_reps: int = 9
     captured_budget: float = 1.5
     captured_min_batches: int = 5
     fault_calls: int = 100_000
