@@ -211,7 +211,9 @@ class BlackHole:
 class RawServer:
     """Answers each POST with the next scripted raw answer, byte for byte.
 
-    A step is ``(answer_bytes, close_after)``; when the script runs out every
+    A step is ``(answer_bytes, close_after)``, or ``(write, _)``: ``write(conn)``
+    sends its own answer (say, an endless one) and the connection closes after
+    it; when the script runs out every
     request gets a plain ``200``. Request bodies (JSON) and accepted
     connections are recorded. Lets tests send framings a stdlib server never
     makes: chunked bodies, ``100 Continue``, HTTP/1.0, no length, garbage.
@@ -267,6 +269,12 @@ class RawServer:
                 with self._lock:
                     self._bodies.append(json.loads(body))
                     answer, close = self._script.pop(0) if self._script else (self.OK, False)
+                if callable(answer):  # streams its own answer, e.g. for ever
+                    try:
+                        answer(conn)
+                    except OSError:  # the client gave up
+                        pass
+                    return
                 conn.sendall(answer)
                 if close:
                     return

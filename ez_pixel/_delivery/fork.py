@@ -3,7 +3,10 @@
 In a forked child every worker starts again: the parent's queue is discarded
 so nothing is sent twice, and the thread and connection pool are new. A
 multiprocessing child (which leaves through ``os._exit``, skipping atexit)
-closes its workers through multiprocessing's own exit finalizers.
+closes its workers through multiprocessing's own exit finalizers, and, forked
+or spawned, delivers each event before the call that reported it returns:
+``with Pool(...)`` terminates its workers with SIGTERM as soon as the results
+are in, and no exit hook runs then. Signal handlers are left alone.
 
 The worker thread imports what delivery needs with :data:`import_guard` held;
 a fork waits for it, because a child forked mid-import would inherit a module
@@ -35,7 +38,24 @@ def _after_fork_in_parent() -> None:
         import_guard.release()
 
 
+def in_multiprocessing_child() -> bool:
+    """Whether this process is a multiprocessing child (a Pool worker, a Process).
+
+    A spawned child imports the main module (where ``init_pixel`` usually
+    runs) before multiprocessing records its parent, but after it names the
+    process.
+    """
+    mp = sys.modules.get("multiprocessing")
+    if mp is None:
+        return False
+    try:
+        return mp.parent_process() is not None or mp.current_process().name != "MainProcess"
+    except Exception:  # a multiprocessing replaced or half torn down
+        return False
+
+
 def _close_in_multiprocessing_child(worker: Any) -> None:
+    worker.deliver_each = True
     util = sys.modules["multiprocessing.util"]
     util.Finalize(worker, worker.close_at_exit, exitpriority=10)  # type: ignore[attr-defined]
 

@@ -92,10 +92,6 @@ class Sender:
         if self.transport is not None:
             self.transport.close()
 
-    def wait(self) -> bool:
-        """Back off as long as the failures so far ask; True when closing."""
-        return self._pause(self.policy.delay(self.failures))
-
     def send(
         self,
         body: bytes,

@@ -1,13 +1,15 @@
 """The worker's spool policy: when bodies go to disk, and how they come back.
 
 While the server is unreachable the body in flight, then the whole queue, go
-to the spool directory (:mod:`.spool`); the worker then replays the spool
+to the spool directory (:mod:`.spool`), and so does every body queued during
+the outage, as soon as the worker takes it; the worker then replays the spool
 before its queue, one body at a time, as soon as the server answers, and a
 new process replays what an earlier one left. A disk that refuses a write
 turns the spool off: what was not written stays in memory.
 """
 
 import threading
+import time
 from collections import Counter
 from typing import TYPE_CHECKING, Deque, List, Optional
 
@@ -34,6 +36,8 @@ class Spooling:
     _thread: Optional[threading.Thread]
     _unfinished: int
     _replay: bool
+    _idle: bool
+    _stopping: bool
     _spool: "Optional[Spool]"
 
     def _start(self) -> None:
@@ -52,10 +56,26 @@ class Spooling:
             return
         from .spool import Spool
 
-        self._spool = Spool(options.spool_dir, options.spool_max_events, options.spool_max_bytes)
-        self._spool.release_stale_claims()
+        spool = Spool(
+            options.spool_dir,
+            options.spool_max_events,
+            options.spool_max_bytes,
+            project_key=options.project_key,
+            on_bad=self._count_bad_file,
+        )
+        if not spool.usable:
+            self.warnings.once(
+                WARN_SPOOL,
+                f"spool_dir {spool.directory} is a link or another user's directory; not spooling",
+            )
+            return
+        self._spool = spool
+        spool.release_stale_claims()
         if self._spool.has_waiting():
             self._begin_replay()
+
+    def _count_bad_file(self) -> None:
+        self.counts["dropped_spool_unreadable"] += 1
 
     def _spool_at_close(self, left: List[Job], in_flight: Optional[bytes]) -> int:
         """Write what close() found undelivered to disk; how many were written."""
@@ -84,15 +104,15 @@ class Spooling:
         self.counts["spooled"] += 1
         self._spill_queue()
         self._begin_replay()
-        self.sender.wait()
+        self._outage_wait()
         return True
 
     def _spill_queue(self) -> None:
-        """Move every queued body to disk, oldest first, until the disk refuses one."""
+        """Move every queued body to disk, oldest first; a refused write turns the spool off."""
         while self._spool is not None:
             with self._lock:
                 if not self._queue:
-                    break
+                    return
                 job = self._queue.popleft()
                 self._flood.leave(job.key)
             item = self._body(job)
@@ -100,10 +120,30 @@ class Spooling:
                 with self._lock:
                     self._queue.appendleft(job)
                 self._disable_spool()
-                break
+                return
             if item is not None:
                 self.counts["spooled"] += 1
             self._finish()
+
+    def _outage_wait(self) -> None:
+        """Back off while the server is unreachable, moving each new body to disk as it comes.
+
+        Events reported during an outage reach the disk as soon as the worker
+        takes them (not at the end of a backoff that grows to 30 s), so a
+        process killed meanwhile loses none of them.
+        """
+        deadline = time.monotonic() + self.sender.policy.delay(self.sender.failures)
+        while self._spool is not None:
+            with self._lock:
+                self._idle = True  # a submit wakes this wait
+                self._wake.wait_for(
+                    lambda: self._stopping or bool(self._queue),
+                    max(0.0, deadline - time.monotonic()),
+                )
+                self._idle = False
+                if self._stopping or not self._queue:
+                    return
+            self._spill_queue()
 
     def _disable_spool(self) -> None:
         if self._spool is not None:
@@ -142,8 +182,7 @@ class Spooling:
             outcome = self.sender.send(body, "spooled event", may_spool=True)
             if outcome == UNREACHABLE:
                 spool.unclaim(path)
-                self._spill_queue()  # what was queued since waits on disk too
-                self.sender.wait()
+                self._outage_wait()
                 return
             if outcome == STOPPED:
                 spool.unclaim(path)

@@ -6,8 +6,9 @@ urllib3 is imported here only, and this module only by the worker thread (and
 
 import platform
 import ssl
+import time
 import urllib.request
-from typing import Any, BinaryIO, Callable, Dict, Optional
+from typing import Any, Callable, Dict, Optional
 from urllib.parse import urlsplit
 
 import urllib3
@@ -22,6 +23,15 @@ from ..options import Options
 from . import http1
 from .answer import FAILED, TLS, UNREACHABLE, Answer
 from .retry import parse_retry_after
+
+
+def exchange_limit(options: Options) -> float:
+    """How long one exchange may take in all: twice ``read_timeout``.
+
+    ``read_timeout`` bounds each wait for the next bytes; this bounds the sum,
+    so a server dripping its answer a byte at a time cannot hold the worker.
+    """
+    return 2 * options.read_timeout
 
 
 def _urllib3_version() -> str:
@@ -118,7 +128,9 @@ class Transport:
             _target(self._url), parts.netloc.rpartition("@")[2], headers
         )
         self._connection: Any = None
-        self._reader: Optional[BinaryIO] = None
+        self._reader: Optional[http1.Reader] = None
+        #: The longest a whole exchange (request out, answer in) may take.
+        self._exchange_limit = exchange_limit(options)
 
     def post(self, body: bytes, meanwhile: Optional[Callable[[], None]] = None) -> Answer:
         """POST ``body``; never raises for network trouble.
@@ -135,12 +147,15 @@ class Transport:
             if failure is not None:
                 return failure
         assert self._connection is not None and self._reader is not None
+        reader = self._reader
         try:
+            reader.deadline = time.monotonic() + self._exchange_limit
+            reader.limit_socket()  # sendall: the timeout bounds the whole send
             self._connection.sock.sendall(http1.request(self._head, body))
             if meanwhile is not None:
                 meanwhile()
-            response = http1.read_response(self._reader)
-        except (OSError, http1.BadAnswer) as exc:
+            response = http1.read_response(reader)
+        except Exception as exc:  # whatever the answer was, it is a failed try
             self.close()
             if reused and isinstance(exc, _IDLE_CLOSE):
                 # The server closed the kept-alive connection between two
@@ -148,14 +163,26 @@ class Transport:
                 # deduplicates by event_id.
                 return self.post(body, meanwhile)
             return _failure(exc, FAILED)
-        if not response.reusable:
+        if not response.reusable or reader.buffered:  # bytes nobody asked for: not ours
             self.close()
         text = response.body.decode("utf-8", "replace")
         return Answer(response.status, text, parse_retry_after(response.headers.get("retry-after")))
 
     def _still_open(self) -> bool:
-        """False (and closed) when the idle connection was closed by the server."""
-        if wait_for_read(self._connection.sock, timeout=0.0):  # EOF, or bytes nobody asked for
+        """False (and closed) when the idle connection cannot carry the next request.
+
+        Anything to read on an idle connection, already buffered or still in
+        the socket, is either its end or bytes nobody asked for (a second
+        answer to the last request): read as the next answer, it would be
+        credited to the wrong event.
+        """
+        assert self._reader is not None
+        pending = getattr(self._connection.sock, "pending", None)  # TLS: decrypted, unread
+        if (
+            self._reader.buffered
+            or (pending is not None and pending())
+            or wait_for_read(self._connection.sock, timeout=0.0)
+        ):
             self.close()
             return False
         return True
@@ -175,7 +202,7 @@ class Transport:
             connection.close()
             return _failure(exc, UNREACHABLE)
         self._connection = connection
-        self._reader = connection.sock.makefile("rb")
+        self._reader = http1.Reader(connection.sock, self._options.read_timeout)
         return None
 
     def _post_proxied(self, body: bytes, fresh: bool = False) -> Answer:
@@ -198,12 +225,11 @@ class Transport:
         if self._proxied is not None:
             self._proxied.clear()
             return
-        reader, connection = self._reader, self._connection
+        connection = self._connection
         self._reader = self._connection = None
-        for closable in (reader, connection):
-            if closable is not None:
-                with swallowed:
-                    closable.close()
+        if connection is not None:
+            with swallowed:
+                connection.close()
 
 
 #: What a server closing an idle kept-alive connection looks like on the next use.

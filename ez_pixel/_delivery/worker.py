@@ -45,6 +45,8 @@ class Worker(Spooling):
         self.warnings = Warnings()
         self._reset()
         fork.workers.add(self)
+        #: In a multiprocessing child, wait for each event's delivery (see :mod:`.fork`).
+        self.deliver_each = fork.in_multiprocessing_child()
         self._open_spool(options)
 
     def _reset(self) -> None:
@@ -87,7 +89,20 @@ class Worker(Spooling):
                 self._start()
             elif self._idle:
                 self._wake.notify_all()  # all: a flush() may be waiting on the same condition
+        if self.deliver_each and threading.current_thread() is not self._thread:
+            self._deliver_now()
         return True
+
+    def _deliver_now(self) -> None:
+        """Wait for the event just queued to be delivered (a multiprocessing child).
+
+        Pool workers are terminated (SIGTERM) as soon as their results are in,
+        so an event still queued when the task returns would be lost. The wait
+        is bounded by ``shutdown_timeout``; once it runs out (the server is
+        slow or down) the child stops waiting and queues as usual.
+        """
+        if not self.flush(self._options.shutdown_timeout):
+            self.deliver_each = False
 
     def admits(self, key: Hashable) -> bool:
         """Whether a job with ``key`` would be queued now; counts the drop if not.
@@ -174,6 +189,7 @@ class Worker(Spooling):
 
     def after_fork(self) -> None:
         """In a forked child: forget the parent's queue, thread and counters."""
+        self.deliver_each = False  # until multiprocessing says this is its child
         self._reset()
         self.counts.clear()
         self.sender._counts = self.counts
@@ -195,7 +211,11 @@ class Worker(Spooling):
                 self._load()
             while not self._stopping:
                 if self._replay:
-                    self._replay_one()
+                    try:
+                        self._replay_one()
+                    except Exception:  # a surprise in the spool ends the replay, not the thread
+                        self.count(INTERNAL_ERRORS)
+                        self._end_replay()
                     continue
                 with self._lock:
                     while not self._queue and not self._stopping and not self._replay:

@@ -1,97 +1,114 @@
-"""Default scrubbing of obvious secrets before an event leaves the process.
+"""Default scrubbing of secrets before an event leaves the process.
 
 A value is replaced by ``[Filtered]``; its key, and the rest of the text, stay,
 so the line that failed is still there to read. Runs on the worker thread over
 the message, the extra fields and the code context. In source lines only
 literal values (``API_KEY = "..."``) and token-shaped strings are replaced:
 an expression such as ``password = form["password"]`` is code the reader needs.
+What counts as a secret (key names by whole segments, token shapes, card
+numbers) is :mod:`.secrets`'s.
 """
 
 import re
 from typing import Any, Iterable, List, Optional, Pattern
 
+from .secrets import (
+    CARD_CANDIDATE,
+    KEY_HINTS,
+    PRIVATE_KEY_BLOCK,
+    TOKEN_SHAPES,
+    URL_PASSWORD,
+    KeyNames,
+    is_card,
+)
+
 FILTERED = "[Filtered]"
 
-#: Key names whose values are secrets (matched anywhere in the key, any case).
-DEFAULT_KEYS = (
-    "password",
-    "passwd",
-    "pwd",
-    "secret",
-    "token",
-    "api_key",
-    "api-key",
-    "apikey",
-    "access_key",
-    "private_key",
-    "authorization",
-    "cookie",
-    "session",
-    "credential",
-    "dsn",
+_QUOTED = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
+#: A bare value: up to a separator; ``=`` only as base64 padding at its end.
+_BARE = r"""(?:(?:bearer|basic|token|digest)\s+)?[^\s,;&'"()\[\]{}=:][^\s,;&'"})\]=]*=*"""
+#: A key worth looking up: one that mentions a secret word somewhere.
+_NAME = r"(?<![\w.-])(?=[\w.-]*(?i:{hints}))[A-Za-z_][\w.-]*"
+#: Every token shape contains one of these; most text has none, and is left at that.
+_MAYBE_TOKEN = re.compile(r"[A-Za-z0-9_-]{15}|-----BEGIN|(?i:bearer)|eyJ|://|[0-9][0-9 -]{11}[0-9]")
+#: A header whose whole value is secret: every cookie of a Cookie header, the
+#: scheme and credentials (and AWS's ``, Signature=…`` parts) of Authorization.
+_HEADER = re.compile(
+    r"(?i)(?P<head>(?<![\w'\"-])(?:(?:set-)?cookie[ \t]*:[ \t]*(?=[^\s'\"\[])"
+    r"(?P<cookies>[^\s;]+(?:;[ \t]*[^\s;]+)*)"
+    r"|(?:(?:proxy-)?authorization|x-api-key|x-auth-token)[ \t]*:[ \t]*(?=[^\s'\"\[])))"
+    r"(?(cookies)|(?P<credentials>(?:[A-Za-z][\w-]*[ \t]+)?[^\s,]+(?:,[ \t]*[\w-]+=[^\s,]+)*))"
 )
-
-#: Strings that are secrets whatever key they sit under.
-DEFAULT_PATTERNS = (
-    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
-    r"\b(?i:bearer)\s+[A-Za-z0-9\-._~+/]{8,}=*",
-    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",  # AWS access key ids
-    r"\b(?:sk|rk|pk)_live_[0-9A-Za-z]{8,}\b",  # Stripe live keys
-    r"\bgh[pousr]_[A-Za-z0-9]{30,}\b",  # GitHub tokens
-    r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b",  # Slack tokens
-    r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b",  # JWTs
-)
-
-_QUOTED = r"""(?:"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')"""
-_BARE = r"""(?:(?:bearer|basic|token|digest)\s+)?[^\s,;&'"})\]]+"""
-_URL_PASSWORD = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)([^\s@/]+)(@)", re.IGNORECASE)
 
 
 class Scrubber:
     """Replaces secret values in text; built once per client from its options."""
 
     def __init__(self, extra_keys: Iterable[str] = (), extra_patterns: Iterable[str] = ()) -> None:
-        keys = "|".join(re.escape(k) for k in (*DEFAULT_KEYS, *extra_keys) if k)
-        name = rf"[\w.-]*(?:{keys})[\w.-]*"
-        assignment = rf"""(?i)(["']?{name}["']?\s*(?:=|:)\s*)"""
-        self._pair = re.compile(rf"{assignment}({_QUOTED}|{_BARE})")
-        self._literal = re.compile(rf"{assignment}({_QUOTED})")
-        # Cheap substring checks decide whether the key=value patterns need to run.
-        self._key_words = tuple(k.lower() for k in (*DEFAULT_KEYS, *extra_keys) if k)
-        patterns = (*DEFAULT_PATTERNS, *extra_patterns)
-        try:  # one pass over the text instead of one per pattern
-            self._patterns: List[Pattern[str]] = [
-                re.compile("|".join(f"(?:{p})" for p in patterns))
-            ]
-        except re.error:  # a user pattern with global flags cannot be joined
-            self._patterns = [re.compile(p) for p in patterns]
-        self._keys = re.compile(rf"(?i)^{name}$")
+        extra_keys = [key for key in extra_keys if key]
+        self._names = KeyNames(extra_keys)
+        hints = (*KEY_HINTS, *(key.lower() for key in extra_keys))
+        self._hints = tuple(hints)
+        name = _NAME.format(hints="|".join(re.escape(h) for h in hints))
+        key = rf"""(?P<q>["']?)(?P<name>{name})(?P=q)"""
+        self._pair = re.compile(rf"(?P<head>{key}\s*(?:=|:)\s*)(?P<value>{_QUOTED}|{_BARE})", re.I)
+        self._literal = re.compile(
+            rf"(?P<head>{key}\s*(?::\s*[\w.\[\], ]+?\s*)?(?:=|:)\s*)"
+            rf"(?P<value>[rbfuRBFU]{{0,2}}{_QUOTED})"
+        )
+        self._query = re.compile(rf"(?P<head>[?&;](?P<name>{name})=)(?P<value>[^&#\s'\"]+)")
+        shapes = "|".join(f"(?:{shape})" for shape in TOKEN_SHAPES)
+        # Every shape but a key block starts a word: one \b first rejects the
+        # other positions at once, instead of each alternative trying them.
+        self._shapes = re.compile(
+            rf"\b(?:(?P<token>{shapes})|(?P<card>{CARD_CANDIDATE})|(?P<url>{URL_PASSWORD}))"
+            rf"|(?P<block>{PRIVATE_KEY_BLOCK})"
+        )
+        self._patterns: List[Pattern[str]] = []
+        patterns = list(extra_patterns)
+        if patterns:
+            try:  # one pass over the text instead of one per pattern
+                self._patterns = [re.compile("|".join(f"(?:{p})" for p in patterns))]
+            except re.error:  # a user pattern with global flags cannot be joined
+                self._patterns = [re.compile(p) for p in patterns]
 
     def is_secret_key(self, key: str) -> bool:
         """Whether a mapping key names a secret (its value is filtered whole)."""
-        return bool(self._keys.match(key))
+        return self._names.secret(key)
 
     def text(self, text: str) -> str:
         """``text`` with every ``key=value`` secret and token-shaped string filtered."""
         if self._mentions_key(text):
-            text = self._pair.sub(_keep_quotes, text)
+            text = _HEADER.sub(_header_value, text)
+            text = self._pair.sub(self._keyed, text)
         return self._tokens(text)
 
     def source_line(self, line: str) -> str:
         """A line of code with only literal secrets filtered; the code stays readable."""
         if self._mentions_key(line):
-            line = self._literal.sub(_keep_quotes, line)
+            line = self._literal.sub(self._keyed, line)
+            line = self._query.sub(self._keyed, line)
         return self._tokens(line)
 
     def _mentions_key(self, text: str) -> bool:
         lowered = text.lower()
-        return any(word in lowered for word in self._key_words)
+        return any(word in lowered for word in self._hints)
+
+    def _keyed(self, match: "re.Match[str]") -> str:
+        if not self._names.secret(match.group("name")):
+            return match.group(0)
+        value = match.group("value")
+        quote_at = next((i for i, c in enumerate(value[:3]) if c in "'\""), -1)
+        if quote_at < 0:
+            return f"{match.group('head')}{FILTERED}"
+        quoted = value[: quote_at + 1]
+        return f"{match.group('head')}{quoted}{FILTERED}{value[quote_at]}"
 
     def _tokens(self, text: str) -> str:
+        if _MAYBE_TOKEN.search(text):
+            text = self._shapes.sub(_shape, text)
         for pattern in self._patterns:
             text = pattern.sub(FILTERED, text)
-        if "://" in text:
-            text = _URL_PASSWORD.sub(rf"\1{FILTERED}\3", text)
         return text
 
     def value(self, key: Optional[str], value: Any) -> Any:
@@ -107,7 +124,19 @@ class Scrubber:
         return value
 
 
-def _keep_quotes(match: "re.Match[str]") -> str:
-    value = match.group(2)
-    quote = value[0] if value[:1] in ("'", '"') else ""
-    return f"{match.group(1)}{quote}{FILTERED}{quote}"
+def _header_value(match: "re.Match[str]") -> str:
+    head = match.group("head")
+    if match.group("cookies") is not None:
+        return head[: match.start("cookies") - match.start()] + FILTERED
+    return head + FILTERED
+
+
+def _shape(match: "re.Match[str]") -> str:
+    if match.group("card") is not None:
+        return FILTERED if is_card(match.group("card")) else match.group(0)
+    if match.group("url") is not None:
+        start, end = match.span("urlpw")
+        base = match.start()
+        whole = match.group(0)
+        return f"{whole[: start - base]}{FILTERED}{whole[end - base :]}"
+    return FILTERED

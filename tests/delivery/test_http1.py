@@ -62,8 +62,27 @@ def test_a_body_framed_by_the_end_of_the_stream_is_read_to_the_end() -> None:
         b"HTTP/1.1 200 OK\r\ncontent-length: -1\r\n\r\n",
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
         b"HTTP/1.1 200 OK\r\n" + b"x-a: b\r\n" * 200 + b"\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n-5\r\nhello\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0x2\r\n{}\r\n0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\ncontent-length: +2\r\n\r\n{}",
+        b"HTTP/1.1 2000 OK\r\ncontent-length: 2\r\n\r\n{}",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n0\r\n" + b"x: 1\r\n" * 200,
+        b"HTTP/1.1 100 Continue\r\n\r\n" * 20 + RawServer.OK,
     ],
-    ids=["no-status-line", "bad-status", "short-body", "bad-length", "bad-chunk", "headers"],
+    ids=[
+        "no-status-line",
+        "bad-status",
+        "short-body",
+        "bad-length",
+        "bad-chunk",
+        "headers",
+        "negative-chunk",
+        "hex-prefixed-chunk",
+        "signed-length",
+        "four-digit-status",
+        "trailers",
+        "interim-answers",
+    ],
 )
 def test_a_malformed_answer_is_a_transient_failure_and_retried(garbage: bytes) -> None:
     with RawServer([(garbage, True)]) as server:

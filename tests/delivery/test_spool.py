@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import make_event
 
 from helpers import KEY, run_script
 from sdk_fixtures import closing  # noqa: F401  (closes what a test's init_pixel made)
@@ -44,7 +45,7 @@ def test_two_processes_sharing_a_spool_never_send_twice(tmp_path: Path) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
     for i in range(40):
-        event = {"event_id": f"spooled-{i}", "project_key": KEY, "message": f"m{i}"}
+        event = make_event(event_id=f"spooled-{i}", project_key=KEY, message=f"m{i}")
         (spool / f"{i:020d}-spooled-{i}.json").write_text(json.dumps(event))
     (spool / "00000000000000000000-corrupt.json").write_text('{"half": ')
     code = "import ez_pixel; ez_pixel.init_pixel(spool_dir='spool'); ez_pixel.flush_pixel(10)"
