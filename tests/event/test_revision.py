@@ -92,6 +92,9 @@ def test_events_carry_the_revision_from_git_without_a_subprocess(
     _git(tmp_path, {"HEAD": "ref: refs/heads/main\n", "refs/heads/main": SHA})
     code = """
         import logging, subprocess, ez_pixel
+        # On Python 3.8 importing uuid (an event's id) runs `uname -p` via platform.uname():
+        # the standard library's, once, not the revision's. Import it before refusing.
+        import uuid
         def refuse(*args, **kwargs):
             raise AssertionError("no subprocess")
         subprocess.Popen = refuse

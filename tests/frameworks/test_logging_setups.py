@@ -180,7 +180,11 @@ def test_wsgi_app_under_gunicorn(fw: Any, collector: Any, tmp_path: Path, case: 
     assert app.stop() == 0
     assert len(collector.received) == 1, app.output()
     assert event["type"] == "KeyError" and event["logger"] == "gunicorn.error"
-    assert event["message"] == "Error handling request GET /bug: 'kiwi'"
+    # gunicorn 23 (the newest for Python 3.8) logs the target alone, later ones the method too.
+    assert event["message"] in (
+        "Error handling request GET /bug: 'kiwi'",
+        "Error handling request /bug: 'kiwi'",
+    )
 
 
 # -- Celery ---------------------------------------------------------------------
