@@ -7,11 +7,10 @@ Every public method swallows its own failures and counts them in
 import os
 import sys
 import threading
-from functools import partial
 from types import FrameType, TracebackType
 from typing import Any, Dict, Optional, Union
 
-from ._capture.capture import exception_capture, innermost_key, message_capture
+from ._capture.capture import exception_capture, innermost_key, log_message_of, message_capture
 from ._capture.records import first_report
 from ._delivery.answer import Answer
 from ._delivery.job import Job
@@ -54,6 +53,7 @@ class Client:
         self._preparer: Optional[Preparer] = None
         self.worker = Worker(options, on_start=self._warm_up)
         self._preparer = Preparer(options, self.worker.count, self.worker.warn_once)
+        self._build = self._preparer.body
         #: Swallows a failure and counts it in ``internal_errors``: ``with client.guard: ...``.
         self.guard = Swallow(self.worker.count)
 
@@ -100,23 +100,38 @@ class Client:
         ``tb``, as in the ecosystem's SDK; hooks and handlers pass ``tb``.
         """
         with self.guard:
-            if not first_report(exc):
-                return None
             by_hand = isinstance(tb, _Omitted)
             if by_hand and call_site is None:
                 call_site = sys._getframe(1)
-            capture = exception_capture(
-                exc,
-                level,
-                tb=None if isinstance(tb, _Omitted) else tb,
-                message=message,
-                manual=by_hand if manual is None else manual,
-                call_site=call_site,
-                extra=extra,
-                admit=self.worker.admits,
+            capture = self.begin_exception(
+                exc, level, None if isinstance(tb, _Omitted) else tb, call_site
             )
-            return None if capture is None else self._submit(capture)
+            if capture is None:
+                return None
+            capture.log_message = log_message_of(message)
+            capture.manual = by_hand if manual is None else manual
+            capture.extra = extra
+            return self.queue(capture)
         return None
+
+    def begin_exception(
+        self,
+        exc: BaseException,
+        level: str,
+        tb: Optional[TracebackType] = None,
+        call_site: Optional[FrameType] = None,
+    ) -> Optional[Capture]:
+        """The capture of ``exc`` to complete and :meth:`queue`; None if it must not be sent.
+
+        None when ``exc`` was reported already (it is marked reported now) or
+        when the flood gate would drop it (counted): checked as soon as the
+        frames are known, so that a hot loop pays for nothing else. The
+        caller sets ``log_message``, ``manual`` and ``extra`` on what it
+        gets. Not guarded: callers run it inside :attr:`guard`.
+        """
+        if not first_report(exc):
+            return None
+        return exception_capture(exc, level, tb=tb, call_site=call_site, admit=self.worker.admits)
 
     def flooded(self, exc: BaseException, tb: Optional[TracebackType] = None) -> bool:
         """True, and counted as a drop, when ``exc`` would be dropped as a flood now.
@@ -131,13 +146,20 @@ class Client:
         return False
 
     @staticmethod
-    def exception_capture(exc: BaseException, level: str, **details: Any) -> Capture:
-        """What the caller's thread records of ``exc``, for :meth:`prepare` (no flood gate).
-
-        ``details``: ``tb``, ``message``, ``manual``, ``call_site``, ``extra``.
-        """
-        capture = exception_capture(exc, level, **details)
+    def exception_capture(
+        exc: BaseException,
+        level: str,
+        *,
+        message: Optional[str] = None,
+        manual: bool = False,
+        extra: Optional[Dict[str, Any]] = None,
+    ) -> Capture:
+        """What the caller's thread records of ``exc``, for :meth:`prepare` (no flood gate)."""
+        capture = exception_capture(exc, level)
         assert capture is not None  # refused only by an ``admit`` gate
+        capture.log_message = log_message_of(message)
+        capture.manual = manual
+        capture.extra = extra
         return capture
 
     def capture_message(
@@ -157,9 +179,10 @@ class Client:
         """
         with self.guard:
             capture = message_capture(
-                message, level, call_site=call_site, group=group, manual=manual, extra=extra
+                message, level, call_site=call_site, group=group, manual=manual
             )
-            return self._submit(capture)
+            capture.extra = extra
+            return self.queue(capture)
         return None
 
     def report(
@@ -196,7 +219,11 @@ class Client:
             text, level, call_site=site, group=text_of(message, 200), manual=True
         )
 
-    def _submit(self, capture: Capture) -> Optional[str]:
+    def queue(self, capture: Capture) -> Optional[str]:
+        """Hand a complete capture to the worker; its id ('' unless manual), None if dropped.
+
+        Not guarded: callers run it inside :attr:`guard`.
+        """
         rate = self.options.sample_rate
         if rate < 1.0:
             import random
@@ -208,11 +235,9 @@ class Client:
             import uuid
 
             capture.event_id = str(uuid.uuid4())
-        assert self._preparer is not None
         # The worker gets the flood key the capture stage computed and the event
         # stage's function that turns this capture into a body on its thread.
-        job = Job(capture.flood_key, capture.type_name, partial(self._preparer.body, capture))
-        if self.worker.submit(job):
+        if self.worker.submit(Job(capture.flood_key, capture.kind, self._build, capture)):
             return capture.event_id or ""
         return None
 

@@ -4,11 +4,13 @@ import logging
 import sys
 from typing import Any, Dict, Optional, Union
 
-from ._capture.capture import find_caller
+from ._capture.capture import find_caller, log_message_of
 from ._capture.frameworks import is_client_error, request_of
-from ._capture.records import is_ignored, level_name, seen_before, was_reported
-from ._guard import sdk_thread
+from ._capture.records import is_ignored, level_name, seen_before
+from ._guard import INTERNAL_ERRORS, sdk_thread
+from ._text import text_of
 from .client import Client, client_or_warn, current_client
+from .contract import MAX_MESSAGE_CHARS as MAX_CHARS
 from .options import make_options
 
 #: Servers' access logs: one line per response. Django's ``runserver`` writes a
@@ -25,7 +27,7 @@ def _record_message(record: logging.LogRecord) -> str:
         return record.getMessage()
     except Exception:  # a %-format mismatch must not lose the report
         try:
-            return f"{record.msg!s} (formatting failed; args={record.args!r})"
+            return text_of(f"{record.msg!s} (formatting failed; args={record.args!r})", MAX_CHARS)
         except Exception:
             return "<unformattable log message>"
 
@@ -35,6 +37,17 @@ def _template(record: logging.LogRecord) -> str:
         return f"{record.name}\x1f{record.msg!s}"[:1000]
     except Exception:
         return record.name
+
+
+def _extra(record: logging.LogRecord, view: Any) -> Dict[str, Any]:
+    """The event's extra fields: the logger, the request, structlog's bound values."""
+    extra: Dict[str, Any] = {"logger": record.name}
+    request = request_of(record)
+    if request is not None:
+        extra["request"] = request
+    if view is not None:
+        extra.update(view.extra)
+    return extra
 
 
 def _structlog_view(record: logging.LogRecord) -> Any:
@@ -105,8 +118,12 @@ class PixelHandler(logging.Handler):
             return
         sdk_thread.active = True
         try:
-            with client.guard:
-                self._report(client, record, level)
+            self._report(client, record, level)
+        except Exception:  # client.guard, written out: a with-block would cost every call
+            try:
+                client.count(INTERNAL_ERRORS)
+            except Exception:  # the counter itself failed: nothing left to tell
+                pass
         finally:
             sdk_thread.active = False
 
@@ -124,35 +141,25 @@ class PixelHandler(logging.Handler):
                 return
             exc_info = exc_info or view.exc_info
         if exc_info and exc_info[1] is not None:
-            if was_reported(exc_info[1]):
-                return  # a second record of the same error: one event, one flood-gate slot
-            if client.flooded(exc_info[1], exc_info[2]):
-                return  # before the message and the rest are gathered: cheap in a hot loop
-        extra: Dict[str, Any] = {"logger": record.name}
-        request = request_of(record)
-        if request is not None:
-            extra["request"] = request
-        if view is not None:
-            extra.update(view.extra)
-        message = view.message if view is not None else _record_message(record)
-        if exc_info and exc_info[1] is not None:
-            client.capture_exception(
-                exc_info[1],
-                level,
-                tb=exc_info[2],
-                message=message,
-                extra=extra,
-            )
+            # None for a second record of the same error (one event, one flood-gate
+            # slot) and during a flood, before the message and the rest are gathered
+            capture = client.begin_exception(exc_info[1], level, exc_info[2])
+            if capture is not None:
+                capture.log_message = (
+                    view.message if view is not None else log_message_of(_record_message(record))
+                )
+                capture.extra = _extra(record, view)
+                client.queue(capture)
             return
         if seen_before(record):
             return
         client.capture_message(
-            message,
+            view.message if view is not None else _record_message(record),
             level,
             call_site=(view and view.call_site)
             or find_caller(record.pathname, record.lineno, depth=3),
             group=view.group if view is not None else _template(record),
-            extra=extra,
+            extra=_extra(record, view),
         )
 
     def flush(self) -> None:

@@ -39,7 +39,7 @@ except ImportError as _missing:  # pragma: no cover - tested in a subprocess
         "install it with: pip install 'ez-pixel[structlog]'"
     ) from _missing
 
-from ._capture.capture import find_caller
+from ._capture.capture import find_caller, log_message_of
 from ._capture.records import (
     IGNORED_LOGGERS,
     Claim,
@@ -48,7 +48,6 @@ from ._capture.records import (
     handler_reported,
     is_ignored,
     level_name,
-    was_reported,
 )
 from ._capture.structlog_view import (
     EventDict,
@@ -152,20 +151,23 @@ class PixelProcessor:
         if level is None or levelno < self.level or self._ignored(name):
             return
         exc_info, rendered = exception_of(event_dict)
-        if exc_info is not None and (
-            was_reported(exc_info[1]) or client.flooded(exc_info[1], exc_info[2])
-        ):
-            return
+        capture = None
+        if exc_info is not None:
+            if exc_info[2] is None and site is None:
+                site = call_site()
+            # None for an error reported already and during a flood: before the
+            # message and the context are gathered, cheap in a hot loop
+            capture = client.begin_exception(exc_info[1], level, exc_info[2], site)
+            if capture is None:
+                return
         message, template = event_text(event_dict)
         extra: Dict[str, Any] = {"context": context_of(event_dict)}
         if name:
             extra["logger"] = name
-        if exc_info is not None:
-            if exc_info[2] is None and site is None:
-                site = call_site()
-            client.capture_exception(
-                exc_info[1], level, tb=exc_info[2], message=message, call_site=site, extra=extra
-            )
+        if capture is not None:
+            capture.log_message = log_message_of(message)
+            capture.extra = extra
+            client.queue(capture)
             return
         if rendered:
             message = f"{message}\n{rendered}"

@@ -1,28 +1,30 @@
 """What the caller's thread records about an error: the least that cannot wait.
 
 Everything here runs on the application's thread at the moment of the error,
-so it only copies what could change or vanish (the message text, the frames'
-code objects and line numbers) and leaves source lines, paths, hashing and
-JSON to the worker (see :mod:`ez_pixel._event`). Code objects are shared and
-small; holding them keeps no locals or frames alive.
+so it only copies what could change or vanish (the exception's text, the
+frames' code objects and instruction offsets) and leaves line numbers, names,
+source lines, paths, hashing and JSON to the worker (see :mod:`ez_pixel._event`).
+Code objects are shared and small; holding them keeps no locals or frames alive.
+This is the app's time: every step counts (see bench/README.md).
 """
 
 import builtins
 import sys
 from types import FrameType, TracebackType
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from .._event.snapshot import (
     KEEP_INNER,
     KEEP_OUTER,
     Capture,
+    CapturedFrame,
     Cause,
     FloodKey,
-    RawFrame,
     flood_key,
+    type_name,
 )
-from .._text import cut, text_of
-from ..contract import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
+from .._text import text_of
+from ..contract import MAX_MESSAGE_CHARS
 
 _GROUP = getattr(builtins, "BaseExceptionGroup", None)
 
@@ -36,28 +38,6 @@ MAX_CAUSES = 3
 #: Innermost frames kept of each chained exception: enough to find its innermost app frame.
 MAX_CAUSE_FRAMES = 20
 
-#: Modules whose classes Python's traceback prints bare (``KeyError``, not ``builtins.KeyError``).
-_BARE_MODULES = ("builtins", "__main__")
-
-
-def type_name(exc: BaseException) -> str:
-    """The exception's class as Python's traceback prints it, as the event's ``type``.
-
-    ``module.QualName`` (``sqlite3.OperationalError``,
-    ``django.db.utils.OperationalError``); builtins and ``__main__`` classes bare.
-    """
-    try:
-        cls = type(exc)
-        name = cls.__qualname__
-        if not isinstance(name, str) or not name:
-            return "Exception"
-        module = cls.__module__
-        if isinstance(module, str) and module and module not in _BARE_MODULES:
-            name = f"{module}.{name}"
-        return cut(name, MAX_TYPE_CHARS)
-    except Exception:
-        return "Exception"
-
 
 def causes_of(exc: BaseException) -> Optional[List[Cause]]:
     """The ``__cause__``/``__context__`` chain of ``exc``, outermost first, cycle-safe and bounded.
@@ -65,6 +45,11 @@ def causes_of(exc: BaseException) -> Optional[List[Cause]]:
     Implicit context (an exception raised while handling another) counts,
     unless the raise suppressed it (``raise ... from None``).
     """
+    try:
+        if exc.__cause__ is None and (exc.__suppress_context__ or exc.__context__ is None):
+            return None  # the common case, answered before anything is allocated
+    except Exception:
+        return None
     causes: List[Cause] = []
     seen = {id(exc)}
     current: Optional[BaseException] = exc
@@ -80,39 +65,35 @@ def causes_of(exc: BaseException) -> Optional[List[Cause]]:
         seen.add(id(nxt))
         tb = getattr(nxt, "__traceback__", None)
         frames, _ = frames_from_traceback(tb, limit=MAX_CAUSE_FRAMES)
-        causes.append((type_name(nxt), text_of(nxt, 300), frames))
+        causes.append((type(nxt), text_of(nxt, 300), frames))
         current = nxt
     return causes or None
 
 
 def group_summary(exc: BaseException) -> str:
     """``"; "``-joined members of an exception group (Python 3.11+), else ''."""
-    if _GROUP is None or not isinstance(exc, _GROUP):
-        return ""
-    members = exc.exceptions
+    members = exc.exceptions  # type: ignore[attr-defined]
     if not isinstance(members, tuple):
         return ""
-    shown = [f"{type_name(m)}: {text_of(m, 200)}" for m in members[:MAX_CAUSES]]
+    shown = [f"{type_name(type(m))}: {text_of(m, 200)}" for m in members[:MAX_CAUSES]]
     more = len(members) - len(shown)
     return "; ".join(shown) + (f"; and {more} more" if more > 0 else "")
 
 
-def combine_message(log_message: Optional[str], exc_text: str) -> str:
-    """The log message and the exception's text, once each."""
-    if log_message is not None and not isinstance(log_message, str):  # report_pixel(obj, error=e)
-        log_message = text_of(log_message, MAX_MESSAGE_CHARS)
-    if log_message:  # "Exception in ASGI application\n" (uvicorn) must not end in a newline
-        log_message = log_message.rstrip()
-    if not log_message or log_message == exc_text:
-        text = exc_text
-    elif not exc_text or exc_text in log_message:
-        text = log_message
-    else:
-        text = f"{log_message}: {exc_text}"
-    return cut(text, MAX_MESSAGE_CHARS)
+def log_message_of(message: Any) -> Optional[str]:
+    """A log message to keep until the worker joins it with the exception's text.
+
+    Text is only bounded here (the worker cuts it to the server's limit);
+    anything else (``report_pixel(obj, error=e)``) is printed now.
+    """
+    if message is None:
+        return None
+    if not isinstance(message, str):
+        return text_of(message, MAX_MESSAGE_CHARS)
+    return message if len(message) <= MAX_MESSAGE_CHARS else message[: MAX_MESSAGE_CHARS + 1]
 
 
-def _trim(frames: List[RawFrame]) -> Tuple[List[RawFrame], int]:
+def _trim(frames: List[CapturedFrame]) -> Tuple[List[CapturedFrame], int]:
     excess = len(frames) - KEEP_INNER - KEEP_OUTER
     if excess <= 0:
         return frames, 0
@@ -121,27 +102,48 @@ def _trim(frames: List[RawFrame]) -> Tuple[List[RawFrame], int]:
 
 def frames_from_traceback(
     tb: Optional[TracebackType], limit: int = 0
-) -> Tuple[List[RawFrame], int]:
+) -> Tuple[List[CapturedFrame], int]:
     """The traceback's frames, innermost first, and how many were cut.
 
     With ``limit``, only that many innermost frames are kept.
     """
-    frames: List[RawFrame] = []
-    while tb is not None:
-        frame = tb.tb_frame
-        frames.append((frame.f_code, tb.tb_lineno or 0, tb.tb_lasti, frame.f_globals))
-        tb = tb.tb_next
+    frames: List[CapturedFrame] = []
+    keep = frames.append
+    if type(tb) is TracebackType:
+        while tb is not None:
+            frame = tb.tb_frame
+            keep((frame.f_code, tb.tb_lasti, frame.f_globals))
+            tb = tb.tb_next
+    else:
+        _copy_imitation(tb, keep)
     frames.reverse()
     if limit:
         return frames[:limit], 0
+    if len(frames) <= KEEP_INNER + KEEP_OUTER:
+        return frames, 0
     return _trim(frames)
 
 
-def frames_from_frame(frame: Optional[FrameType]) -> Tuple[List[RawFrame], int]:
+def _copy_imitation(tb: Any, keep: Callable[[Any], None]) -> None:
+    """Frames of a traceback a library made up (billiard's, Celery's): its line as given.
+
+    Their code objects are imitations without a line table, so each frame
+    is kept with the line the imitation says, in the event stage's form
+    (:data:`~ez_pixel._event.snapshot.RawFrame`).
+    """
+    steps = 0
+    while tb is not None and steps < 10_000:
+        frame = tb.tb_frame
+        keep((frame.f_code, tb.tb_lineno or 0, getattr(tb, "tb_lasti", -1), frame.f_globals))
+        tb = tb.tb_next
+        steps += 1
+
+
+def frames_from_frame(frame: Optional[FrameType]) -> Tuple[List[CapturedFrame], int]:
     """The stack from ``frame`` outwards, innermost first, and how many were cut."""
-    frames: List[RawFrame] = []
+    frames: List[CapturedFrame] = []
     while frame is not None:
-        frames.append((frame.f_code, frame.f_lineno or 0, frame.f_lasti, frame.f_globals))
+        frames.append((frame.f_code, frame.f_lasti, frame.f_globals))
         frame = frame.f_back
     return _trim(frames)
 
@@ -172,8 +174,8 @@ def innermost_key(exc: BaseException, tb: Optional[TracebackType]) -> Optional[F
         return None
     while tb.tb_next is not None:
         tb = tb.tb_next
-    innermost: RawFrame = (tb.tb_frame.f_code, tb.tb_lineno or 0, 0, None)
-    return flood_key(type_name(exc), [innermost])
+    where = tb.tb_lasti if type(tb) is TracebackType else (tb.tb_lineno or 0)
+    return (type(exc), id(tb.tb_frame.f_code), where, None)
 
 
 def exception_capture(
@@ -181,41 +183,30 @@ def exception_capture(
     level: str,
     *,
     tb: Optional[TracebackType] = None,
-    message: Optional[str] = None,
-    manual: bool = False,
     call_site: Optional[FrameType] = None,
-    extra: Optional[Dict[str, Any]] = None,
     admit: Optional[Callable[[FloodKey], bool]] = None,
 ) -> Optional[Capture]:
     """What the caller's thread records of ``exc``; None when ``admit`` refuses it.
 
     ``tb`` defaults to the exception's own traceback; an exception that was
     never raised has none, and then ``call_site`` gives the stack. ``admit``
-    (the flood gate) is asked once the frames are known, before the message
-    and the causes are gathered: cheap in a hot loop.
+    (the flood gate) is asked once the frames are known, before the text and
+    the causes are gathered: cheap in a hot loop. The caller adds the log
+    message and extra fields to the capture it gets.
     """
     if tb is None:
         tb = getattr(exc, "__traceback__", None)
     frames, omitted = frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
-    name = type_name(exc)
-    key = flood_key(name, frames)
+    kind = type(exc)
+    key = flood_key(kind, frames)
     if admit is not None and not admit(key):
         return None
     text = text_of(exc, MAX_MESSAGE_CHARS)
-    members = group_summary(exc)
-    if members:
-        text = f"{text} [{members}]"
-    return Capture(
-        level,
-        name,
-        combine_message(message, text),
-        frames,
-        omitted=omitted,
-        manual=manual,
-        extra=extra,
-        causes=causes_of(exc),
-        key=key,
-    )
+    if _GROUP is not None and isinstance(exc, _GROUP):
+        members = group_summary(exc)
+        if members:
+            text = f"{text} [{members}]"
+    return Capture(level, kind, text, frames, omitted, key, causes_of(exc))
 
 
 def message_capture(
@@ -225,17 +216,16 @@ def message_capture(
     call_site: Optional[FrameType],
     group: str,
     manual: bool = False,
-    extra: Optional[Dict[str, Any]] = None,
 ) -> Capture:
     """A message event's capture: its stack is ``call_site`` outwards."""
     frames, omitted = frames_from_frame(call_site)
+    kind = MANUAL_TYPE if manual else MESSAGE_TYPE
     return Capture(
         level,
-        MANUAL_TYPE if manual else MESSAGE_TYPE,
+        kind,
         text_of(message, MAX_MESSAGE_CHARS),
         frames,
-        omitted=omitted,
-        manual=manual,
+        omitted,
         group=group,
-        extra=extra,
+        manual=manual,
     )

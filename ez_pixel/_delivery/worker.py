@@ -320,10 +320,10 @@ class Worker(Spooling):
             return
         self._in_flight = body
         outcome = self.sender.send(
-            body, job.what, self._build_next, may_spool=self._spool is not None
+            body, job.name, self._build_next, may_spool=self._spool is not None
         )
         if outcome == UNREACHABLE and self._spool is not None and not self._spill(body):
-            outcome = self.sender.send(body, job.what)  # now without a spool
+            outcome = self.sender.send(body, job.name)  # now without a spool
         if outcome not in (SENT, STOPPED, UNREACHABLE):  # close() accounts for what it stopped
             self.counts[f"dropped_{outcome}"] += 1
 
@@ -343,7 +343,7 @@ class Worker(Spooling):
 
     def _build(self, job: Job) -> Optional[bytes]:
         try:
-            body = job.build()
+            body = job.build(job.source)
         except Drop as drop:
             self.counts[f"dropped_{drop.reason}"] += 1
             return None

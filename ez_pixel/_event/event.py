@@ -18,7 +18,7 @@ from .fit import Event, encode, omitted_frame
 from .frames import FrameResolver
 from .revision import runtime_with_revision
 from .scrub import Scrubber
-from .snapshot import KEEP_INNER, Capture, Cause, RawFrame
+from .snapshot import KEEP_INNER, Capture, CapturedFrame, Cause, RawFrame, type_name
 from .stack import chain_marker, collapse_libraries
 
 Frame = Dict[str, Any]
@@ -48,9 +48,9 @@ class _Chain:
 
     __slots__ = ("culprit", "raw", "wire")
 
-    def __init__(self, raw: List[RawFrame], resolver: FrameResolver) -> None:
-        self.raw = raw
-        self.wire: List[Frame] = [resolver.wire_frame(frame) for frame in raw]
+    def __init__(self, captured: List[CapturedFrame], resolver: FrameResolver) -> None:
+        self.raw: List[RawFrame] = resolver.locate(captured)
+        self.wire: List[Frame] = [resolver.wire_frame(frame) for frame in self.raw]
         self.culprit = _culprit(self.wire)
 
     def app_culprit(self) -> Optional[int]:
@@ -103,7 +103,7 @@ class EventBuilder:
             "event_id": capture.event_id or str(uuid.uuid4()),
             "project_key": self._options.project_key,
             "fingerprint": self._fingerprint(capture, outer, root, cause),
-            "type": cut(capture.type_name, MAX_TYPE_CHARS),
+            "type": capture.type_name,
             "message": self._message(capture, root, cause),
             "stack": self._stack(capture, outer, cause),
             "code_context": self._code_context(*site),
@@ -144,7 +144,8 @@ class EventBuilder:
         # Untrusted text for an agent with a shell: quoted as Python's repr prints it
         # (newlines and control characters escaped), capped and scrubbed.
         text = cut(self._clean(root[1]), MAX_CAUSE_TEXT)
-        section = f"caused by {root[0]}({text!r})" if text else f"caused by {root[0]}()"
+        name = type_name(root[0])
+        section = f"caused by {name}({text!r})" if text else f"caused by {name}()"
         if cause.culprit is not None:
             frame = cause.wire[cause.culprit]
             section += f" at {frame['file']}:{frame['line']}"
@@ -153,7 +154,7 @@ class EventBuilder:
     def _cause(self, chained: Cause, chain: Optional[_Chain]) -> Dict[str, Any]:
         """One chained exception: type, message, and where in the app it was raised."""
         cause: Dict[str, Any] = {
-            "type": cut(chained[0], MAX_TYPE_CHARS),
+            "type": type_name(chained[0]),
             "message": cut(self._portable(chained[1]), 300),
         }
         if chain is None:
@@ -184,7 +185,7 @@ class EventBuilder:
         elif capture.group is None:
             parts.append(parameterise(capture.message))
         if root is not None and cause is not None:
-            parts += ["caused by", root[0]]
+            parts += ["caused by", type_name(root[0])]
             if cause.culprit is not None:
                 parts += self._locator(cause, cause.culprit)
         return fingerprint(parts)

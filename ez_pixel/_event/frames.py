@@ -6,15 +6,17 @@ root, library and stdlib files relative to their import root
 (``urllib3/connectionpool.py``), and never an absolute path.
 """
 
+import dis
 import itertools
 import linecache
 import os
 import sys
 import sysconfig
+from types import CodeType
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .._text import cut
-from .snapshot import RawFrame, module_name
+from .snapshot import CapturedFrame, RawFrame, module_name
 from .statements import StatementStarts
 
 #: Longest source line kept in an event; longer ones are cut.
@@ -28,6 +30,29 @@ _SDK_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SDK_MODULE = "ez_pixel"
 #: Directories above a file searched for a virtualenv's ``pyvenv.cfg``.
 _VENV_DEPTH = 6
+
+
+def line_of(code: CodeType, lasti: int) -> int:
+    """The line number of the instruction at byte offset ``lasti`` of ``code``; 0 when unknown.
+
+    What ``tb_lineno`` and ``f_lineno`` say, worked out from the code's line
+    table here on the worker rather than on the app's thread (where Python
+    3.11+ computes it on every read).
+    """
+    if lasti < 0:
+        return code.co_firstlineno
+    lines = getattr(code, "co_lines", None)  # Python 3.10+
+    if lines is not None:
+        for start, end, line in lines():
+            if start <= lasti < end:
+                return line or 0
+        return 0
+    found = 0
+    for offset, line in dis.findlinestarts(code):
+        if offset > lasti:
+            break
+        found = line
+    return found
 
 
 def _norm(path: str) -> str:
@@ -89,7 +114,25 @@ class FrameResolver:
         #: Directory -> whether it is (inside) a Python environment.
         self._env_dir: Dict[str, bool] = {}
         self._files: Dict[Tuple[str, str], Tuple[str, bool]] = {}
-        self._wire: Dict[Tuple[int, int, int], Tuple[object, Dict[str, object]]] = {}
+        self._wire: Dict[Tuple[int, int], Tuple[object, Dict[str, object]]] = {}
+        self._lines: Dict[Tuple[int, int], Tuple[CodeType, int]] = {}
+
+    def locate(self, frames: List[CapturedFrame]) -> List[RawFrame]:
+        """``frames`` with their line numbers (see :func:`line_of`), cached per instruction."""
+        located: List[RawFrame] = []
+        for frame in frames:
+            if len(frame) == 4:  # an imitation traceback's frame: its line came with it
+                located.append(frame)  # type: ignore[arg-type]
+                continue
+            code, lasti, namespace = frame  # type: ignore[misc]
+            key = (id(code), lasti)
+            known = self._lines.get(key)
+            if known is None or known[0] is not code:  # the identity check guards against id reuse
+                if len(self._lines) >= 4096:
+                    self._lines.clear()
+                known = self._lines[key] = (code, line_of(code, lasti))
+            located.append((code, known[1], lasti, namespace))
+        return located
 
     def describe(self, filename: str, module: str) -> Tuple[str, bool]:
         """The portable path of ``filename`` and whether it is application code."""
@@ -185,12 +228,12 @@ class FrameResolver:
     def wire_frame(self, raw: RawFrame) -> Dict[str, object]:
         """One frame as the server expects it: a new ``{file, line, col, fn, in_app}``.
 
-        Cached per code object, line and instruction: a recurring error
-        repeats its frames, and resolving one (path, module, column) is most
-        of the cost of building an event.
+        Cached per code object and instruction: a recurring error repeats its
+        frames, and resolving one (path, module, column) is most of the cost
+        of building an event.
         """
-        code, lineno, lasti, _ = raw
-        key = (id(code), lasti, lineno)
+        code, _, lasti, _ = raw
+        key = (id(code), lasti)
         found = self._wire.get(key)
         if found is None or found[0] is not code:  # the identity check guards against id reuse
             if len(self._wire) >= 4096:
