@@ -45,9 +45,19 @@ class FloodGate:
         self._flooding.pop(key, None)
         return False
 
-    def enter(self, key: Hashable) -> None:
-        """A job with ``key`` was queued."""
-        self._waiting[key] = self._waiting.get(key, 0) + 1
+    def refuses(self, key: Hashable) -> bool:
+        """:meth:`flooding`, answered without a call for a key that is neither full nor paused."""
+        if self._waiting.get(key, 0) < self.limit and key not in self._flooding:
+            return False
+        return self.flooding(key)
+
+    def admit(self, key: Hashable) -> bool:
+        """Count a job with ``key`` in, unless the key floods (then False)."""
+        waiting = self._waiting.get(key, 0)
+        if (waiting >= self.limit or key in self._flooding) and self.flooding(key):
+            return False
+        self._waiting[key] = waiting + 1
+        return True
 
     def leave(self, key: Hashable) -> None:
         """A job with ``key`` left the queue."""

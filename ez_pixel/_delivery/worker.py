@@ -69,6 +69,7 @@ class Worker(Spooling):
 
     def _reset(self) -> None:
         self._pid = os.getpid()
+        self._queue_size = self._options.queue_size
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._queue: Deque[Job] = deque()
@@ -94,24 +95,24 @@ class Worker(Spooling):
         if _FORKS_UNSEEN and self._pid != os.getpid():
             self.after_fork()
         with self._lock:
+            queue = self._queue
             if self._stopping:
                 self.counts["dropped_closed"] += 1
                 return False
-            if len(self._queue) >= self._options.queue_size:
+            if len(queue) >= self._queue_size:
                 self.counts["dropped_queue_full"] += 1
                 return False
-            if self._flood.flooding(job.key):
+            if not self._flood.admit(job.key):
                 self.counts["dropped_flood"] += 1
                 self._last_submit = time.monotonic()
                 return False
-            self._flood.enter(job.key)
             job.queued_at = self._last_submit = time.monotonic()
-            self._queue.append(job)
+            queue.append(job)
             self._unfinished += 1
             self.counts["queued"] += 1
             if self._thread is None:
                 self._start()
-            elif self._idle or len(self._queue) == self._eager_at:
+            elif self._idle or len(queue) == self._eager_at:
                 self._idle = False  # woken once: the next submits need not notify
                 # all: a flush() may be waiting on the same condition; a half-full
                 # queue ends a deferring worker's wait (see _defer)
@@ -137,13 +138,9 @@ class Worker(Spooling):
         Lets the caller skip the rest of its capture during a flood. A quick
         look without the lock: :meth:`submit` decides for good.
         """
-        reason = None
-        if len(self._queue) >= self._options.queue_size:
-            reason = "dropped_queue_full"
-        elif self._flood.flooding(key):
-            reason = "dropped_flood"
-        if reason is None:
+        if len(self._queue) < self._queue_size and not self._flood.refuses(key):
             return True
+        reason = "dropped_queue_full" if len(self._queue) >= self._queue_size else "dropped_flood"
         with self._lock:
             self.counts[reason] += 1
             self._last_submit = time.monotonic()  # a flood is the app at work: see _defer
