@@ -244,3 +244,54 @@ def test_messages_quote_project_paths_relative(pixel: Any, events: Any) -> None:
     log.error("coro=<refresh() defined at %s:22>", here)
     (event,) = events(1)
     assert event["message"] == "coro=<refresh() defined at tests/capture/test_hostile.py:22>"
+
+
+class _ImitationCode:
+    """A code object as billiard (Celery's pool) copies it: names, no line table."""
+
+    def __init__(self, code: Any) -> None:
+        self.co_filename = code.co_filename
+        self.co_name = code.co_name
+        self.co_firstlineno = code.co_firstlineno
+        self._positions = list(code.co_positions()) if hasattr(code, "co_positions") else []
+
+    def co_positions(self) -> Any:  # what the traceback module reads on 3.11+
+        return iter(self._positions)
+
+
+class _ImitationFrame:
+    def __init__(self, frame: Any) -> None:
+        self.f_code = _ImitationCode(frame.f_code)
+        self.f_globals = {"__name__": frame.f_globals.get("__name__")}
+        self.f_lineno = frame.f_lineno
+
+
+class _ImitationTraceback:
+    """A picklable traceback as billiard's ``einfo.Traceback`` makes one."""
+
+    def __init__(self, tb: Any) -> None:
+        self.tb_frame = _ImitationFrame(tb.tb_frame)
+        self.tb_lineno = tb.tb_lineno
+        self.tb_lasti = tb.tb_lasti
+        self.tb_next = _ImitationTraceback(tb.tb_next) if tb.tb_next is not None else None
+
+
+def _fail_deep() -> None:
+    raise KeyError("order 7")
+
+
+def test_imitation_tracebacks_keep_their_line_numbers(pixel: Any, collector: Any) -> None:
+    """Celery logs a task's failure with billiard's copy of the traceback."""
+    pixel()
+    try:
+        _fail_deep()
+    except KeyError as exc:
+        real = exc.__traceback__
+        copied = _ImitationTraceback(real)
+        log.error("task failed", exc_info=(KeyError, exc, copied))  # type: ignore[arg-type]
+    (event,) = accepted(collector, 1)
+    lines = [(frame["fn"], frame["line"]) for frame in event["stack"]]
+    assert lines[0] == ("_fail_deep", _fail_deep.__code__.co_firstlineno + 1)
+    assert lines[1][0] == "test_imitation_tracebacks_keep_their_line_numbers"
+    assert lines[1][1] == real.tb_lineno  # type: ignore[union-attr]
+    assert event["code_context"]["error_line"] == lines[0][1]
