@@ -179,9 +179,10 @@ def breakdown(
     Batches of 50 distinct errors as in the "captured" measure, the variants
     interleaved round after round, median µs inside ``logger.exception`` of
     each: logging with no handler; ``PixelHandler.emit`` doing nothing (the
-    handler's dispatch); ``Client.capture_exception`` doing nothing (the
-    handler's own layers and the flood check); ``Client._submit`` doing
-    nothing (the capture: frames, message, causes); everything (the queueing).
+    handler's dispatch); ``Client.begin_exception`` doing nothing (the
+    handler's own layers); ``Client.queue`` doing nothing (the capture:
+    frames, flood check, texts, causes, the record's message and extras);
+    everything (the queueing).
     Uses internals: reports an error instead of failing when they move.
     """
     try:
@@ -193,16 +194,16 @@ def breakdown(
         root = logging.getLogger()
         pixel = [h for h in root.handlers if isinstance(h, handler_module.PixelHandler)]
         emit = handler_module.PixelHandler.emit
-        capture = client_module.Client.capture_exception
-        submit = client_module.Client._submit
+        capture = client_module.Client.begin_exception
+        submit = client_module.Client.queue
 
         def nothing(*args: Any, **kwargs: Any) -> None:
             return None
 
         def restore() -> None:
             handler_module.PixelHandler.emit = emit  # type: ignore[method-assign]
-            client_module.Client.capture_exception = capture  # type: ignore[method-assign]
-            client_module.Client._submit = submit  # type: ignore[method-assign]
+            client_module.Client.begin_exception = capture  # type: ignore[method-assign]
+            client_module.Client.queue = submit  # type: ignore[method-assign]
             for handler in pixel:
                 if handler not in root.handlers:
                     root.addHandler(handler)
@@ -214,10 +215,10 @@ def breakdown(
         variants: Dict[str, Callable[[], None]] = {
             "no handler": no_handler,
             "emit does nothing": lambda: setattr(handler_module.PixelHandler, "emit", nothing),
-            "capture_exception does nothing": lambda: setattr(
-                client_module.Client, "capture_exception", nothing
+            "begin_exception does nothing": lambda: setattr(
+                client_module.Client, "begin_exception", nothing
             ),
-            "_submit does nothing": lambda: setattr(client_module.Client, "_submit", nothing),
+            "queue does nothing": lambda: setattr(client_module.Client, "queue", nothing),
             "everything": lambda: None,
         }
         sites = make_sites(name="bench_breakdown_sites")
