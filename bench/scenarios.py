@@ -48,6 +48,14 @@ def recurse(level: int) -> None:
 
 #: Distinct call sites in a batch of the "captured" measure: one error each.
 SITES = 50
+#: Seconds every contender idles after each batch of the "captured" measure
+#: (after its flush, if it has one). A flush that waits for delivery leaves
+#: the app's core idle, and on this machine a batch that starts on a core
+#: that was idle runs up to half as fast again as one started right after
+#: busy work: without the same pause for all, the contenders without a
+#: flush (no handler, StreamHandler alone) would run every batch on a hot
+#: core and the SDKs on a cold one (bench/README.md, "every call captured").
+IDLE_BETWEEN_BATCHES = 0.02
 
 
 def make_sites(count: int = SITES, *, name: str = "bench_sites") -> List[Callable[[int], None]]:
@@ -353,6 +361,7 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
     ready = setup(args.contender, args.url)
     _site_batch(sites, ready.log)  # untimed: first-use imports, the connection
     ready.flush(30.0)
+    time.sleep(IDLE_BETWEEN_BATCHES)
     walls: List[float] = []
     insides: List[float] = []
     burst_cpu = 0.0
@@ -369,6 +378,7 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
         insides.append(inside / len(sites))
         if ready.flush(30.0) is False:
             flush_timeouts += 1
+        time.sleep(IDLE_BETWEEN_BATCHES)
     calls = len(walls) * len(sites)
     return {
         "us": (statistics.median(walls) - raise_cost) * 1e6,

@@ -54,6 +54,7 @@ class Client:
         self.worker = Worker(options, on_start=self._warm_up)
         self._preparer = Preparer(options, self.worker.count, self.worker.warn_once)
         self._build = self._preparer.body
+        self._sampled = options.sample_rate < 1.0
         #: Swallows a failure and counts it in ``internal_errors``: ``with client.guard: ...``.
         self.guard = Swallow(self.worker.count)
 
@@ -224,11 +225,10 @@ class Client:
 
         Not guarded: callers run it inside :attr:`guard`.
         """
-        rate = self.options.sample_rate
-        if rate < 1.0:
+        if self._sampled:
             import random
 
-            if random.random() >= rate:
+            if random.random() >= self.options.sample_rate:
                 self.worker.count("dropped_sampled")
                 return None
         if capture.manual:  # report_pixel returns the id, so it is made here

@@ -13,6 +13,9 @@ from .client import Client, client_or_warn, current_client
 from .contract import MAX_MESSAGE_CHARS as MAX_CHARS
 from .options import make_options
 
+#: Python 3.12+ ``Filterer.filter`` passes the record on (instead of True).
+_FILTER_GIVES_RECORD = sys.version_info >= (3, 12)
+
 #: Servers' access logs: one line per response. Django's ``runserver`` writes a
 #: 500's line at ERROR on ``django.server``; the error itself is reported from
 #: ``django.request``, so the line is never a second event.
@@ -101,6 +104,9 @@ class PixelHandler(logging.Handler):
 
     def handle(self, record: logging.LogRecord) -> Any:
         """Filter and emit without the handler lock: :meth:`emit` is thread-safe."""
+        if not self.filters:  # the usual case, without a call to ask no one
+            self.emit(record)
+            return record if _FILTER_GIVES_RECORD else True
         allowed = self.filter(record)
         if allowed:
             self.emit(allowed if isinstance(allowed, logging.LogRecord) else record)

@@ -23,7 +23,7 @@ from .._event.snapshot import (
     flood_key,
     type_name,
 )
-from .._text import text_of
+from .._text import cut, text_of
 from ..contract import MAX_MESSAGE_CHARS
 
 _GROUP = getattr(builtins, "BaseExceptionGroup", None)
@@ -201,7 +201,16 @@ def exception_capture(
     key = flood_key(kind, frames)
     if admit is not None and not admit(key):
         return None
-    text = text_of(exc, MAX_MESSAGE_CHARS)
+    try:
+        printed: Optional[str] = str(exc)
+    except Exception:
+        printed = None
+    if printed is None:  # text_of names the failure
+        text = text_of(exc, MAX_MESSAGE_CHARS)
+    elif len(printed) <= MAX_MESSAGE_CHARS and printed.isascii():
+        text = printed
+    else:
+        text = cut(printed, MAX_MESSAGE_CHARS)
     if _GROUP is not None and isinstance(exc, _GROUP):
         members = group_summary(exc)
         if members:

@@ -8,7 +8,8 @@ server under the retry policy.
 
 The thread starts when its owner says so (:meth:`Worker.start`; a job queued
 on a worker nobody started starts it), sleeps on a condition when idle (no
-polling), and sends one body at a time, in order. Failures back off as a
+polling once the app has queued nothing for :data:`WATCH_PERIOD`; see
+:meth:`Worker._wait_for_work`), and sends one body at a time, in order. Failures back off as a
 whole: while the server is unreachable only the oldest body probes it, with
 waits growing to ``Backoff.max_delay``, and no body spends its retry budget
 on a server that is not there. With a spool directory, bodies that cannot be
@@ -49,6 +50,10 @@ _FORKS_UNSEEN = not hasattr(os, "register_at_fork")
 QUIET_PERIOD = 0.015
 #: Seconds a job waits at most for the app to go quiet before it is delivered regardless.
 MAX_DEFER = 1.0
+#: Seconds after the app's latest job during which the idle worker looks at
+#: the queue every ``WATCH_INTERVAL`` rather than being woken by the next job.
+WATCH_PERIOD = 10.0
+WATCH_INTERVAL = 0.5
 
 
 class Worker(Spooling):
@@ -80,7 +85,7 @@ class Worker(Spooling):
         self._in_flight: Optional[bytes] = None
         self._thread: Optional[threading.Thread] = None
         self._idle = False  # the worker waits for work: a submit must wake it
-        self._last_submit = 0.0  # time.monotonic() of the latest job queued
+        self._last_submit = -WATCH_PERIOD  # time.monotonic() of the latest job queued (none yet)
         self._urgent = 0  # flush() calls waiting: deliver now, never defer
         #: A queue this long is delivered without waiting for the app to go quiet.
         self._eager_at = max(1, self._options.queue_size // 2)
@@ -252,9 +257,7 @@ class Worker(Spooling):
                     continue
                 with self._lock:
                     while not self._queue and not self._stopping and not self._replay:
-                        self._idle = True
-                        self._wake.wait()
-                        self._idle = False
+                        self._wait_for_work()
                     if self._stopping or not self._queue or self._defer():
                         continue
                     job = self._queue.popleft()
@@ -270,6 +273,22 @@ class Worker(Spooling):
         finally:
             with swallowed:  # closing sockets at shutdown: nothing left to report to
                 self.sender.close()
+
+    def _wait_for_work(self) -> None:
+        """Wait, with the lock held, until a job may be queued.
+
+        Within :data:`WATCH_PERIOD` of the app's latest job the worker looks
+        at the queue every :data:`WATCH_INTERVAL` instead of asking to be
+        woken: waking it costs the app a thread switch at its next error,
+        which, next to a console handler, takes the GIL from the app in the
+        middle of its work. After that it sleeps until a submit wakes it.
+        """
+        if time.monotonic() - self._last_submit < WATCH_PERIOD:
+            self._wake.wait(WATCH_INTERVAL)
+            return
+        self._idle = True
+        self._wake.wait()
+        self._idle = False
 
     def _defer(self) -> bool:
         """Wait, with the lock held, while the app is still queueing jobs.

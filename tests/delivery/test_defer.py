@@ -135,3 +135,54 @@ def test_a_flood_keeps_delivery_waiting_until_it_stops(monkeypatch: pytest.Monke
             assert server.bodies() == [], f"delivered during the flood, after call {i}"
         assert ez_pixel.stats()["dropped"]["flood"] >= 18
         assert server.wait_for(lambda bodies: len(bodies) == 2)
+
+
+def _wakeups(thread: threading.Thread) -> int:
+    """How many times ``thread`` has gone to sleep and been woken (Linux's count)."""
+    with open(f"/proc/self/task/{thread.native_id}/status") as status:
+        for line in status:
+            if line.startswith("voluntary_ctxt_switches:"):
+                return int(line.split()[1])
+    raise AssertionError("no voluntary_ctxt_switches line")
+
+
+def _delivery_thread() -> threading.Thread:
+    return next(t for t in threading.enumerate() if t.name == "ez-pixel-worker")
+
+
+def test_errors_soon_after_others_do_not_wake_the_delivery_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Waking it would cost the app a thread switch in the middle of its work."""
+    monkeypatch.setattr(worker, "WATCH_INTERVAL", 0.5)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("before")
+        assert ez_pixel.flush_pixel(10.0)
+        time.sleep(0.05)  # the thread settles into its wait
+        thread = _delivery_thread()
+        before = _wakeups(thread)
+        for i in range(20):
+            ez_pixel.report_pixel(f"soon after {i}")
+        time.sleep(0.05)  # time for a woken thread to run (and count its switches)
+        assert _wakeups(thread) == before  # a watch of the queue, not a wake-up per burst
+        # ... and the burst still arrives without a flush, at the next look
+        assert server.wait_for(lambda bodies: len(bodies) == 21, timeout=10)
+
+
+def test_long_after_the_last_error_the_delivery_thread_sleeps_until_woken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(worker, "WATCH_PERIOD", 0.2)
+    monkeypatch.setattr(worker, "WATCH_INTERVAL", 0.05)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("first")
+        assert ez_pixel.flush_pixel(10.0)
+        time.sleep(0.5)  # past the watch period
+        thread = _delivery_thread()
+        before = _wakeups(thread)
+        time.sleep(0.5)  # ten watch intervals
+        assert _wakeups(thread) == before  # no polling once idle
+        ez_pixel.report_pixel("much later")
+        assert server.wait_for(lambda bodies: len(bodies) == 2, timeout=10)
