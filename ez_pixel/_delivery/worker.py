@@ -17,7 +17,7 @@ delivered (server unreachable, or still queued at exit) go to disk and are
 sent first once the server, or the next process, can deliver them (see
 :mod:`.spooling`). Forks start the worker afresh (see :mod:`.fork`).
 
-While the app keeps queueing jobs, the worker waits (see :meth:`Worker._defer`):
+While the app keeps queueing jobs, the worker waits (see :mod:`.pacing`):
 building and sending an event takes the GIL from the app, and an app that
 writes to a console releases it on every write, so delivering during its burst
 would slow every call of the burst. The burst is delivered once the app has
@@ -38,6 +38,7 @@ from ..options import Options
 from . import fork
 from .flood import FloodGate
 from .job import Drop, Job
+from .pacing import WATCH_PERIOD, Pacing
 from .retry import Backoff
 from .sender import SENT, STOPPED, UNREACHABLE, Sender, Warnings
 from .spooling import Spooling
@@ -46,17 +47,8 @@ from .spooling import Spooling
 #: worker in the child; then every submit compares process ids (a system call).
 _FORKS_UNSEEN = not hasattr(os, "register_at_fork")
 
-#: Seconds without a new job after which the worker delivers what is queued.
-QUIET_PERIOD = 0.015
-#: Seconds a job waits at most for the app to go quiet before it is delivered regardless.
-MAX_DEFER = 1.0
-#: Seconds after the app's latest job during which the idle worker looks at
-#: the queue every ``WATCH_INTERVAL`` rather than being woken by the next job.
-WATCH_PERIOD = 10.0
-WATCH_INTERVAL = 0.5
 
-
-class Worker(Spooling):
+class Worker(Spooling, Pacing):
     """Runs queued jobs, in order, on one daemon thread."""
 
     def __init__(self, options: Options, on_start: Optional[Callable[[], None]] = None) -> None:
@@ -273,42 +265,6 @@ class Worker(Spooling):
         finally:
             with swallowed:  # closing sockets at shutdown: nothing left to report to
                 self.sender.close()
-
-    def _wait_for_work(self) -> None:
-        """Wait, with the lock held, until a job may be queued.
-
-        Within :data:`WATCH_PERIOD` of the app's latest job the worker looks
-        at the queue every :data:`WATCH_INTERVAL` instead of asking to be
-        woken: waking it costs the app a thread switch at its next error,
-        which, next to a console handler, takes the GIL from the app in the
-        middle of its work. After that it sleeps until a submit wakes it.
-        """
-        if time.monotonic() - self._last_submit < WATCH_PERIOD:
-            self._wake.wait(WATCH_INTERVAL)
-            return
-        self._idle = True
-        self._wake.wait()
-        self._idle = False
-
-    def _defer(self) -> bool:
-        """Wait, with the lock held, while the app is still queueing jobs.
-
-        True after waiting (the caller looks at the queue afresh), False when
-        the first job is due: the app has queued nothing (nor had a job dropped
-        as a flood or for a full queue) for ``QUIET_PERIOD``,
-        the job has waited ``MAX_DEFER``, the queue is half full, or a flush
-        or close is waiting. A wait ends early on flush or close only: a
-        submit does not wake a deferring worker, so a burst costs the app no
-        wake-ups.
-        """
-        if self._urgent or len(self._queue) >= self._eager_at:
-            return False
-        now = time.monotonic()
-        due = min(self._last_submit + QUIET_PERIOD, self._queue[0].queued_at + MAX_DEFER)
-        if now >= due:
-            return False
-        self._wake.wait(due - now)
-        return True
 
     def _load(self) -> None:
         """Import everything delivery needs, with the import guard held.

@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 import pytest
 
 import ez_pixel
-from ez_pixel._delivery import worker
+from ez_pixel._delivery import pacing
 from helpers import KEY
 from sdk_fixtures import closing  # noqa: F401  (closes what a test's init_pixel made)
 from servers import FaultServer
@@ -42,8 +42,8 @@ def test_a_continuous_stream_is_delivered_in_full_and_the_first_event_within_the
     """Events keep coming for longer than MAX_DEFER: the first cannot wait for a quiet moment."""
     # A quiet period no scheduling hiccup on a loaded machine reaches: only
     # MAX_DEFER can end the wait while the stream lasts.
-    monkeypatch.setattr(worker, "QUIET_PERIOD", 0.5)
-    stream_for = worker.MAX_DEFER + 3.0
+    monkeypatch.setattr(pacing, "QUIET_PERIOD", 0.5)
+    stream_for = pacing.MAX_DEFER + 3.0
     submitted: Dict[str, float] = {}
     stop = threading.Event()
 
@@ -66,7 +66,7 @@ def test_a_continuous_stream_is_delivered_in_full_and_the_first_event_within_the
             assert first, "nothing was delivered while the app kept logging"
             waited = server.arrived[first[0]["message"]] - submitted[first[0]["message"]]
             assert thread.is_alive(), "the first event arrived only after the stream ended"
-            assert waited <= worker.MAX_DEFER + 2.0  # the documented bound, plus generous slack
+            assert waited <= pacing.MAX_DEFER + 2.0  # the documented bound, plus generous slack
         finally:
             stop.set()
             thread.join()
@@ -78,8 +78,8 @@ def test_a_continuous_stream_is_delivered_in_full_and_the_first_event_within_the
 
 def test_a_burst_is_delivered_after_it_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     """Nothing is sent while the app keeps queueing: it keeps the GIL for its own work."""
-    monkeypatch.setattr(worker, "QUIET_PERIOD", 1.0)
-    monkeypatch.setattr(worker, "MAX_DEFER", 30.0)
+    monkeypatch.setattr(pacing, "QUIET_PERIOD", 1.0)
+    monkeypatch.setattr(pacing, "MAX_DEFER", 30.0)
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url)
         for i in range(10):
@@ -101,8 +101,8 @@ def test_a_lone_event_is_delivered_after_the_quiet_period_without_a_flush() -> N
 
 
 def test_flush_and_close_never_wait_for_the_quiet_period(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(worker, "QUIET_PERIOD", 60.0)
-    monkeypatch.setattr(worker, "MAX_DEFER", 60.0)
+    monkeypatch.setattr(pacing, "QUIET_PERIOD", 60.0)
+    monkeypatch.setattr(pacing, "MAX_DEFER", 60.0)
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url)
         ez_pixel.report_pixel("flushed")
@@ -114,8 +114,8 @@ def test_flush_and_close_never_wait_for_the_quiet_period(monkeypatch: pytest.Mon
 
 
 def test_a_half_full_queue_is_delivered_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(worker, "QUIET_PERIOD", 60.0)
-    monkeypatch.setattr(worker, "MAX_DEFER", 60.0)
+    monkeypatch.setattr(pacing, "QUIET_PERIOD", 60.0)
+    monkeypatch.setattr(pacing, "MAX_DEFER", 60.0)
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=20)
         for i in range(10):
@@ -125,8 +125,8 @@ def test_a_half_full_queue_is_delivered_without_waiting(monkeypatch: pytest.Monk
 
 def test_a_flood_keeps_delivery_waiting_until_it_stops(monkeypatch: pytest.MonkeyPatch) -> None:
     """Errors dropped as a flood are the app at work too: delivery waits for them to stop."""
-    monkeypatch.setattr(worker, "QUIET_PERIOD", 1.0)
-    monkeypatch.setattr(worker, "MAX_DEFER", 30.0)
+    monkeypatch.setattr(pacing, "QUIET_PERIOD", 1.0)
+    monkeypatch.setattr(pacing, "MAX_DEFER", 30.0)
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url, queue_size=20)  # 2 of one error at most
         for i in range(20):  # 2 s: twice the quiet period after the last job queued
@@ -154,7 +154,7 @@ def test_errors_soon_after_others_do_not_wake_the_delivery_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Waking it would cost the app a thread switch in the middle of its work."""
-    monkeypatch.setattr(worker, "WATCH_INTERVAL", 0.5)
+    monkeypatch.setattr(pacing, "WATCH_INTERVAL", 0.5)
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url)
         ez_pixel.report_pixel("before")
@@ -173,8 +173,8 @@ def test_errors_soon_after_others_do_not_wake_the_delivery_thread(
 def test_long_after_the_last_error_the_delivery_thread_sleeps_until_woken(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(worker, "WATCH_PERIOD", 0.2)
-    monkeypatch.setattr(worker, "WATCH_INTERVAL", 0.05)
+    monkeypatch.setattr(pacing, "WATCH_PERIOD", 0.2)
+    monkeypatch.setattr(pacing, "WATCH_INTERVAL", 0.05)
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url)
         ez_pixel.report_pixel("first")

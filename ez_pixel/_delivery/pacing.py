@@ -1,0 +1,74 @@
+"""When the worker delivers: not while the app is busy, and without being woken mid-burst.
+
+Building and sending an event takes the GIL from the app, and an app that
+writes to a console releases it on every write, so delivering during a
+burst of errors would slow every call of the burst. The worker waits until
+the app has been quiet for :data:`QUIET_PERIOD` (no job waits more than
+:data:`MAX_DEFER`); a half-full queue, a flush and a close do not wait. An
+idle worker that delivered recently watches the queue rather than being
+woken by the next job (:data:`WATCH_PERIOD`, :data:`WATCH_INTERVAL`): a
+wake-up costs the app a thread switch at its next error.
+"""
+
+import threading
+import time
+from typing import Deque
+
+from .job import Job
+
+#: Seconds without a new job after which the worker delivers what is queued.
+QUIET_PERIOD = 0.015
+#: Seconds a job waits at most for the app to go quiet before it is delivered regardless.
+MAX_DEFER = 1.0
+#: Seconds after the app's latest job during which the idle worker looks at
+#: the queue every ``WATCH_INTERVAL`` rather than being woken by the next job.
+WATCH_PERIOD = 10.0
+WATCH_INTERVAL = 0.5
+
+
+class Pacing:
+    """The worker's waits, mixed into it (its queue, lock and clock are theirs)."""
+
+    # The worker's state this part works on.
+    _wake: threading.Condition
+    _queue: Deque[Job]
+    _idle: bool
+    _urgent: int
+    _eager_at: int
+    _last_submit: float
+
+    def _wait_for_work(self) -> None:
+        """Wait, with the lock held, until a job may be queued.
+
+        Within :data:`WATCH_PERIOD` of the app's latest job the worker looks
+        at the queue every :data:`WATCH_INTERVAL` instead of asking to be
+        woken: waking it costs the app a thread switch at its next error,
+        which, next to a console handler, takes the GIL from the app in the
+        middle of its work. After that it sleeps until a submit wakes it.
+        """
+        if time.monotonic() - self._last_submit < WATCH_PERIOD:
+            self._wake.wait(WATCH_INTERVAL)
+            return
+        self._idle = True
+        self._wake.wait()
+        self._idle = False
+
+    def _defer(self) -> bool:
+        """Wait, with the lock held, while the app is still queueing jobs.
+
+        True after waiting (the caller looks at the queue afresh), False when
+        the first job is due: the app has queued nothing (nor had a job dropped
+        as a flood or for a full queue) for ``QUIET_PERIOD``,
+        the job has waited ``MAX_DEFER``, the queue is half full, or a flush
+        or close is waiting. A wait ends early on flush or close only: a
+        submit does not wake a deferring worker, so a burst costs the app no
+        wake-ups.
+        """
+        if self._urgent or len(self._queue) >= self._eager_at:
+            return False
+        now = time.monotonic()
+        due = min(self._last_submit + QUIET_PERIOD, self._queue[0].queued_at + MAX_DEFER)
+        if now >= due:
+            return False
+        self._wake.wait(due - now)
+        return True
