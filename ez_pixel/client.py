@@ -13,7 +13,6 @@ from typing import Any, Dict, Optional, Union
 from ._capture.capture import exception_capture, innermost_key, log_message_of, message_capture
 from ._capture.records import first_report
 from ._delivery.answer import Answer
-from ._delivery.job import Job
 from ._delivery.worker import Worker
 from ._environ import KEY_NAMES, find_dotenv, read_dotenv
 from ._event.prepare import Preparer
@@ -53,7 +52,7 @@ class Client:
         self._preparer: Optional[Preparer] = None
         self.worker = Worker(options, on_start=self._warm_up)
         self._preparer = Preparer(options, self.worker.count, self.worker.warn_once)
-        self._build = self._preparer.body
+        self.worker.build = self._preparer.body
         self._sampled = options.sample_rate < 1.0
         #: Swallows a failure and counts it in ``internal_errors``: ``with client.guard: ...``.
         self.guard = Swallow(self.worker.count)
@@ -237,7 +236,7 @@ class Client:
             capture.event_id = str(uuid.uuid4())
         # The worker gets the flood key the capture stage computed and the event
         # stage's function that turns this capture into a body on its thread.
-        if self.worker.submit(Job(capture.flood_key, capture.kind, self._build, capture)):
+        if self.worker.submit(capture):
             return capture.event_id or ""
         return None
 

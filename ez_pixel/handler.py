@@ -26,8 +26,10 @@ TRACEBACK_AS_TEXT = frozenset(("werkzeug",))
 
 
 def _record_message(record: logging.LogRecord) -> str:
+    """The record's message, bounded as :func:`log_message_of` bounds it."""
     try:
-        return record.getMessage()
+        message = record.getMessage()
+        return message if len(message) <= MAX_CHARS else message[: MAX_CHARS + 1]
     except Exception:  # a %-format mismatch must not lose the report
         try:
             return text_of(f"{record.msg!s} (formatting failed; args={record.args!r})", MAX_CHARS)
@@ -152,7 +154,7 @@ class PixelHandler(logging.Handler):
             capture = client.begin_exception(exc_info[1], level, exc_info[2])
             if capture is not None:
                 capture.log_message = (
-                    view.message if view is not None else log_message_of(_record_message(record))
+                    log_message_of(view.message) if view is not None else _record_message(record)
                 )
                 capture.extra = _extra(record, view)
                 client.queue(capture)

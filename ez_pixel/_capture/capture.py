@@ -20,7 +20,6 @@ from .._event.snapshot import (
     CapturedFrame,
     Cause,
     FloodKey,
-    flood_key,
     type_name,
 )
 from .._text import cut, text_of
@@ -198,7 +197,7 @@ def exception_capture(
         tb = getattr(exc, "__traceback__", None)
     frames, omitted = frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
     kind = type(exc)
-    key = flood_key(kind, frames)
+    key = (kind, id(frames[0][0]), frames[0][1], None) if frames else (kind, None)  # flood_key's
     if admit is not None and not admit(key):
         return None
     try:

@@ -1,11 +1,14 @@
 """A delivery job: a body to build once (on the worker) and send, with a flood key.
 
 The worker runs jobs and knows nothing about events: whoever queues a job
-says what it is called, which flood key it counts under, and how to build its
-body. Building raises :class:`Drop` when the body must not be sent.
+says what it is called and which flood key it counts under, and the
+worker's owner gives it the function that builds a job's body
+(:attr:`~.worker.Worker.build`). Building raises :class:`Drop` when the
+body must not be sent. The event stage's capture is itself a job, so that
+queueing an error allocates nothing more than the capture.
 """
 
-from typing import Any, Callable, Hashable, Optional
+from typing import Hashable, Optional
 
 
 class Drop(Exception):
@@ -17,28 +20,15 @@ class Drop(Exception):
 
 
 class Job:
-    """One body to deliver; ``build(source)`` runs at most once, on the worker thread.
+    """One body to deliver, built at most once, on the worker thread."""
 
-    The build function and its argument are kept apart so that queueing a
-    job allocates nothing else (no closure, no ``functools.partial``).
-    """
+    __slots__ = ("body", "built", "key", "queued_at", "what")
 
-    __slots__ = ("body", "build", "built", "key", "queued_at", "source", "what")
-
-    def __init__(
-        self,
-        key: Hashable,
-        what: object,
-        build: Callable[[Any], Optional[bytes]],
-        source: Any = None,
-    ) -> None:
+    def __init__(self, key: Hashable, what: object) -> None:
         #: What the flood gate counts this job as.
         self.key = key
         #: Names the job in debug output: a name, or a class (its ``__name__``).
         self.what = what
-        #: Makes the body from :attr:`source` (``build(source)``).
-        self.build = build
-        self.source = source
         #: The request body once built (None: dropped).
         self.body: Optional[bytes] = None
         self.built = False

@@ -30,7 +30,7 @@ import os
 import threading
 import time
 from collections import Counter, deque
-from typing import Callable, Deque, Hashable, Optional
+from typing import Any, Callable, Deque, Hashable, Optional
 
 from .._guard import INTERNAL_ERRORS, Swallow, sdk_thread, swallowed
 from .._stderr import say
@@ -48,6 +48,10 @@ from .spooling import Spooling
 _FORKS_UNSEEN = not hasattr(os, "register_at_fork")
 
 
+def _no_body(job: Job) -> None:
+    return None
+
+
 class Worker(Spooling, Pacing):
     """Runs queued jobs, in order, on one daemon thread."""
 
@@ -55,6 +59,9 @@ class Worker(Spooling, Pacing):
         self._options = options
         #: Runs first on the worker thread, with the import guard held.
         self._on_start = on_start
+        #: Makes a job's request body; the owner sets it (a job the worker
+        #: cannot build is dropped as invalid).
+        self.build: Callable[[Any], Optional[bytes]] = _no_body
         self._backoff = Backoff(max_retries=options.max_retries)
         self.counts: Counter[str] = Counter()
         self.warnings = Warnings()
@@ -315,7 +322,7 @@ class Worker(Spooling, Pacing):
 
     def _build(self, job: Job) -> Optional[bytes]:
         try:
-            body = job.build(job.source)
+            body = self.build(job)
         except Drop as drop:
             self.counts[f"dropped_{drop.reason}"] += 1
             return None

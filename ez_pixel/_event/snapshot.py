@@ -17,6 +17,7 @@ import time
 from types import CodeType
 from typing import Any, Dict, List, Optional, Tuple, Union
 
+from .._delivery.job import Job
 from .._text import cut
 from ..contract import MAX_MESSAGE_CHARS, MAX_TYPE_CHARS
 
@@ -88,12 +89,13 @@ def combine_message(log_message: Optional[str], exc_text: str, limit: int) -> st
     return cut(text, limit)
 
 
-class Capture:
+class Capture(Job):
     """One error as the caller saw it, waiting in the queue to become an event.
 
     The capture stage makes it with the frames, the exception's text and the
     flood key; whoever captured it adds the log message and the extra fields
-    before it is queued.
+    before it is queued. It is the delivery job itself (its ``key`` is the
+    flood key): queueing an error allocates nothing more.
     """
 
     __slots__ = (
@@ -101,7 +103,6 @@ class Capture:
         "causes",
         "event_id",
         "extra",
-        "flood_key",
         "frames",
         "group",
         "kind",
@@ -134,8 +135,14 @@ class Capture:
         self.frames = frames
         #: Frames dropped from the middle of a very deep stack.
         self.omitted = omitted
-        #: What the flood gate counts this capture as.
-        self.flood_key = key if key is not None else flood_key(kind, frames, group)
+        #: What the flood gate counts this capture as (the job's key).
+        self.key = key if key is not None else flood_key(kind, frames, group)
+        # The job's fields, set here rather than by a call to Job.__init__: this
+        # runs on the app's thread for every error.
+        self.what = kind
+        self.body: Optional[bytes] = None
+        self.built = False
+        self.queued_at = 0.0
         #: The exceptions this one was raised from or during, outermost first.
         self.causes = causes
         #: For message events: what groups them besides the call site.
