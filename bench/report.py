@@ -246,6 +246,9 @@ def evaluate(results: Results) -> List[Goal]:
     )
     imports = results.get("import", {})
     ours_ms = _get(imports, "ours", "delta_ms")
+    if isinstance(ours_ms, (int, float)):
+        # A lazy import is within the noise of `python -c pass`: below it reads as 0, not < 0.
+        ours_ms = max(0.0, ours_ms)
     goals.append(
         _ratio_goal(
             "import: ez-pixel / 0.1.0", _ratio(ours_ms, _get(imports, "v010", "delta_ms")), 0.35
