@@ -59,7 +59,7 @@ from ._capture.structlog_view import (
     level_number,
     levelno_of,
 )
-from ._guard import sdk_thread, swallowed
+from ._guard import INTERNAL_ERRORS, sdk_thread
 from .client import Client, client_or_warn
 
 __all__ = ["PixelProcessor"]
@@ -107,21 +107,27 @@ class PixelProcessor:
 
     def __call__(self, logger: Any, method_name: str, event_dict: EventDict) -> EventDict:
         """Report ``event_dict`` if it is an error; return it unchanged."""
-        client: Optional[Client] = None
-        levelno: Optional[int] = None
-        with swallowed:
+        # Failures are swallowed (and counted once a client is known) by plain
+        # try blocks: a with-block per log call would cost every call.
+        try:
             levelno = levelno_of(method_name, event_dict)
             if levelno is None or levelno < logging.WARNING:
                 return event_dict
             if getattr(sdk_thread, "active", False):
                 return event_dict
-            client = self.client or client_or_warn()
-        if client is None or levelno is None:
+            client: Optional[Client] = self.client or client_or_warn()
+        except Exception:
+            return event_dict
+        if client is None:
             return event_dict
         sdk_thread.active = True
         try:
-            with client.guard:
-                self._process(client, logger, event_dict, levelno)
+            self._process(client, logger, event_dict, levelno)
+        except Exception:
+            try:
+                client.count(INTERNAL_ERRORS)
+            except Exception:  # the counter itself failed: nothing left to tell
+                pass
         finally:
             sdk_thread.active = False
         return event_dict

@@ -20,8 +20,9 @@ from .job import Job
 QUIET_PERIOD = 0.015
 #: Seconds a job waits at most for the app to go quiet before it is delivered regardless.
 MAX_DEFER = 1.0
-#: Seconds after the app's latest job during which the idle worker looks at
-#: the queue every ``WATCH_INTERVAL`` rather than being woken by the next job.
+#: While jobs keep coming (the latest two less than this many seconds apart,
+#: the latest less than this many seconds ago), the idle worker looks at the
+#: queue every ``WATCH_INTERVAL`` rather than being woken by the next job.
 WATCH_PERIOD = 10.0
 WATCH_INTERVAL = 0.5
 
@@ -36,17 +37,23 @@ class Pacing:
     _urgent: int
     _eager_at: int
     _last_submit: float
+    _previous_submit: float
 
     def _wait_for_work(self) -> None:
         """Wait, with the lock held, until a job may be queued.
 
-        Within :data:`WATCH_PERIOD` of the app's latest job the worker looks
-        at the queue every :data:`WATCH_INTERVAL` instead of asking to be
-        woken: waking it costs the app a thread switch at its next error,
-        which, next to a console handler, takes the GIL from the app in the
-        middle of its work. After that it sleeps until a submit wakes it.
+        While jobs keep coming (see :data:`WATCH_PERIOD`) the worker looks at
+        the queue every :data:`WATCH_INTERVAL` instead of asking to be woken:
+        waking it costs the app a thread switch at its next error, which,
+        next to a console handler, takes the GIL from the app in the middle
+        of its work. Otherwise (a lone error, or none for a while) it sleeps
+        until a submit wakes it, without polling.
         """
-        if time.monotonic() - self._last_submit < WATCH_PERIOD:
+        latest = self._last_submit
+        if (
+            latest - self._previous_submit < WATCH_PERIOD
+            and time.monotonic() - latest < WATCH_PERIOD
+        ):
             self._wake.wait(WATCH_INTERVAL)
             return
         self._idle = True

@@ -8,7 +8,8 @@ server under the retry policy.
 
 The thread starts when its owner says so (:meth:`Worker.start`; a job queued
 on a worker nobody started starts it), sleeps on a condition when idle (no
-polling once the app has queued nothing for :data:`WATCH_PERIOD`; see
+polling after a lone job or once the app has queued nothing for
+:data:`~.pacing.WATCH_PERIOD`; see
 :meth:`Worker._wait_for_work`), and sends one body at a time, in order. Failures back off as a
 whole: while the server is unreachable only the oldest body probes it, with
 waits growing to ``Backoff.max_delay``, and no body spends its retry budget
@@ -84,7 +85,8 @@ class Worker(Spooling, Pacing):
         self._in_flight: Optional[bytes] = None
         self._thread: Optional[threading.Thread] = None
         self._idle = False  # the worker waits for work: a submit must wake it
-        self._last_submit = -WATCH_PERIOD  # time.monotonic() of the latest job queued (none yet)
+        #: ``time.monotonic()`` of the latest job queued and of the one before (none yet).
+        self._last_submit = self._previous_submit = -WATCH_PERIOD
         self._urgent = 0  # flush() calls waiting: deliver now, never defer
         #: A queue this long is delivered without waiting for the app to go quiet.
         self._eager_at = max(1, self._options.queue_size // 2)
@@ -110,6 +112,7 @@ class Worker(Spooling, Pacing):
                 self.counts["dropped_flood"] += 1
                 self._last_submit = time.monotonic()
                 return False
+            self._previous_submit = self._last_submit
             job.queued_at = self._last_submit = time.monotonic()
             queue.append(job)
             self._unfinished += 1

@@ -158,6 +158,7 @@ def test_errors_soon_after_others_do_not_wake_the_delivery_thread(
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url)
         ez_pixel.report_pixel("before")
+        ez_pixel.report_pixel("errors keep coming")
         assert ez_pixel.flush_pixel(10.0)
         time.sleep(0.05)  # the thread settles into its wait
         thread = _delivery_thread()
@@ -167,7 +168,24 @@ def test_errors_soon_after_others_do_not_wake_the_delivery_thread(
         time.sleep(0.05)  # time for a woken thread to run (and count its switches)
         assert _wakeups(thread) == before  # a watch of the queue, not a wake-up per burst
         # ... and the burst still arrives without a flush, at the next look
-        assert server.wait_for(lambda bodies: len(bodies) == 21, timeout=10)
+        assert server.wait_for(lambda bodies: len(bodies) == 22, timeout=10)
+
+
+def test_a_lone_error_leaves_the_delivery_thread_asleep_until_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pacing, "WATCH_INTERVAL", 0.05)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("lone")
+        assert ez_pixel.flush_pixel(10.0)
+        time.sleep(0.05)
+        thread = _delivery_thread()
+        before = _wakeups(thread)
+        time.sleep(0.5)  # ten watch intervals
+        assert _wakeups(thread) == before  # no watch for a lone error: no polling
+        ez_pixel.report_pixel("next")
+        assert server.wait_for(lambda bodies: len(bodies) == 2, timeout=10)
 
 
 def test_long_after_the_last_error_the_delivery_thread_sleeps_until_woken(
@@ -178,6 +196,7 @@ def test_long_after_the_last_error_the_delivery_thread_sleeps_until_woken(
     with Arrivals() as server:
         ez_pixel.init_pixel(KEY, server.ingest_url)
         ez_pixel.report_pixel("first")
+        ez_pixel.report_pixel("second")
         assert ez_pixel.flush_pixel(10.0)
         time.sleep(0.5)  # past the watch period
         thread = _delivery_thread()
@@ -185,4 +204,4 @@ def test_long_after_the_last_error_the_delivery_thread_sleeps_until_woken(
         time.sleep(0.5)  # ten watch intervals
         assert _wakeups(thread) == before  # no polling once idle
         ez_pixel.report_pixel("much later")
-        assert server.wait_for(lambda bodies: len(bodies) == 2, timeout=10)
+        assert server.wait_for(lambda bodies: len(bodies) == 3, timeout=10)
