@@ -54,6 +54,7 @@ class Client:
         self._preparer = Preparer(options, self.worker.count, self.worker.warn_once)
         self.worker.build = self._preparer.body
         self._sampled = options.sample_rate < 1.0
+        self._admits = self.worker.admits
         #: Swallows a failure and counts it in ``internal_errors``: ``with client.guard: ...``.
         self.guard = Swallow(self.worker.count)
 
@@ -131,7 +132,7 @@ class Client:
         """
         if not first_report(exc):
             return None
-        return exception_capture(exc, level, tb=tb, call_site=call_site, admit=self.worker.admits)
+        return exception_capture(exc, level, tb=tb, call_site=call_site, admit=self._admits)
 
     def flooded(self, exc: BaseException, tb: Optional[TracebackType] = None) -> bool:
         """True, and counted as a drop, when ``exc`` would be dropped as a flood now.

@@ -47,18 +47,20 @@ def _template(record: logging.LogRecord) -> str:
 def _extra(record: logging.LogRecord, view: Any) -> Dict[str, Any]:
     """The event's extra fields: the logger, the request, structlog's bound values."""
     extra: Dict[str, Any] = {"logger": record.name}
-    request = request_of(record)
-    if request is not None:
-        extra["request"] = request
+    if "request" in record.__dict__ or "flask" in sys.modules:
+        request = request_of(record)
+        if request is not None:
+            extra["request"] = request
     if view is not None:
         extra.update(view.extra)
     return extra
 
 
 def _structlog_view(record: logging.LogRecord) -> Any:
-    """How a record structlog made should be reported; None for the rest."""
-    if "structlog" not in sys.modules:  # no structlog, no structlog records
-        return None
+    """How a record structlog made should be reported; None for the rest.
+
+    Callers ask only once structlog is loaded: without it, no record is structlog's.
+    """
     from ._capture.structlog_view import record_view
 
     return record_view(record)
@@ -136,14 +138,19 @@ class PixelHandler(logging.Handler):
             sdk_thread.active = False
 
     def _report(self, client: Client, record: logging.LogRecord, level: str) -> None:
-        if not client.options.report_client_errors and is_client_error(record):
+        fields = record.__dict__
+        if (
+            "status_code" in fields  # asked first: the usual record has none
+            and not client.options.report_client_errors
+            and is_client_error(record)
+        ):
             return
         if record.name in ACCESS_LOGGERS:
             return
         exc_info = record.exc_info
         if not exc_info and record.name in TRACEBACK_AS_TEXT:
             exc_info = sys.exc_info()  # the exception the server is handling, if any
-        view = _structlog_view(record)
+        view = _structlog_view(record) if "structlog" in sys.modules else None
         if view is not None:
             if view.skip:  # a PixelProcessor has dealt with this log call
                 return
