@@ -38,6 +38,8 @@ class Pacing:
     _eager_at: int
     _last_submit: float
     _previous_submit: float
+    #: Times in a row the worker found the app busy (see :meth:`_defer`).
+    _busy_checks: int
 
     def _wait_for_work(self) -> None:
         """Wait, with the lock held, until a job may be queued.
@@ -70,12 +72,25 @@ class Pacing:
         or close is waiting. A wait ends early on flush or close only: a
         submit does not wake a deferring worker, so a burst costs the app no
         wake-ups.
+
+        Each time it finds the app still busy it waits twice as long before
+        looking again (never past the ``MAX_DEFER`` bound): waking takes the
+        GIL back from an app that is busy, and an app that writes between
+        errors (a console, structlog's ``print``) hands the GIL over so often
+        that a waking thread spins on it for up to the switch interval (5 ms)
+        each time. The end of a burst is then noticed a little later, at most
+        as long after it ended as the burst lasted.
         """
         if self._urgent or len(self._queue) >= self._eager_at:
+            self._busy_checks = 0
             return False
         now = time.monotonic()
-        due = min(self._last_submit + QUIET_PERIOD, self._queue[0].queued_at + MAX_DEFER)
-        if now >= due:
+        deadline = self._queue[0].queued_at + MAX_DEFER
+        quiet_at = self._last_submit + QUIET_PERIOD
+        if now >= quiet_at or now >= deadline:
+            self._busy_checks = 0
             return False
-        self._wake.wait(due - now)
+        patience = QUIET_PERIOD * (1 << min(self._busy_checks, 16))
+        self._busy_checks += 1
+        self._wake.wait(min(deadline, max(quiet_at, now + patience)) - now)
         return True

@@ -88,6 +88,7 @@ class Worker(Spooling, Pacing):
         #: ``time.monotonic()`` of the latest job queued and of the one before (none yet).
         self._last_submit = self._previous_submit = -WATCH_PERIOD
         self._urgent = 0  # flush() calls waiting: deliver now, never defer
+        self._busy_checks = 0
         #: A queue this long is delivered without waiting for the app to go quiet.
         self._eager_at = max(1, self._options.queue_size // 2)
         self.sender = Sender(

@@ -205,3 +205,29 @@ def test_long_after_the_last_error_the_delivery_thread_sleeps_until_woken(
         assert _wakeups(thread) == before  # no polling once idle
         ez_pixel.report_pixel("much later")
         assert server.wait_for(lambda bodies: len(bodies) == 3, timeout=10)
+
+
+def test_a_long_burst_wakes_the_delivery_thread_only_a_few_times(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each look at a busy app takes the GIL from it: the looks grow rarer as the burst goes on."""
+    monkeypatch.setattr(pacing, "QUIET_PERIOD", 0.015)
+    monkeypatch.setattr(pacing, "MAX_DEFER", 30.0)
+    with Arrivals() as server:
+        ez_pixel.init_pixel(KEY, server.ingest_url)
+        ez_pixel.report_pixel("burst starts")
+        time.sleep(0.05)  # the thread has begun to wait for the app to go quiet
+        thread = _delivery_thread()
+        before = _wakeups(thread)
+        started = time.monotonic()
+        i = 0
+        while time.monotonic() - started < 1.0 and i < 1000:  # 1 s, an error every 5 ms
+            ez_pixel.report_pixel(f"burst event {i % 40}")
+            time.sleep(0.005)
+            i += 1
+        looks = _wakeups(thread) - before
+        # Looking every QUIET_PERIOD would be ~66 looks; doubling waits make about 7.
+        assert looks <= 25, looks
+        sent = [body["message"] for body in server.bodies()]
+        assert sent in ([], ["burst starts"])  # nothing of the burst sent while it went on
+        assert server.wait_for(lambda bodies: len(bodies) >= 41, timeout=10)
