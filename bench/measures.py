@@ -55,7 +55,7 @@ class Config:
     """How long and how often each measure runs (``--quick`` shrinks everything)."""
 
     reps: int = 3
-    caller_reps: int = 5
+    caller_reps: int = 9
     caller_budget: float = 1.0
     captured_reps: int = 9
     captured_budget: float = 1.5
