@@ -2,18 +2,19 @@
 
 The caller's only cost is an append under a lock. A full queue drops the new
 job, and so does a flood (see :mod:`.flood`). The worker knows nothing about
-events: a :class:`~.job.Job` brings its flood key and a function that builds
-its body on this thread; the :class:`~.sender.Sender` gets the body to the
-server under the retry policy.
+events: a :class:`~.job.Job` brings its flood key, the owner gives the
+worker the function that builds a job's body on this thread
+(:attr:`Worker.build`), and the :class:`~.sender.Sender` gets the body to
+the server under the retry policy.
 
 The thread starts when its owner says so (:meth:`Worker.start`; a job queued
 on a worker nobody started starts it), sleeps on a condition when idle (no
 polling after a lone job or once the app has queued nothing for
-:data:`~.pacing.WATCH_PERIOD`; see
-:meth:`Worker._wait_for_work`), and sends one body at a time, in order. Failures back off as a
-whole: while the server is unreachable only the oldest body probes it, with
-waits growing to ``Backoff.max_delay``, and no body spends its retry budget
-on a server that is not there. With a spool directory, bodies that cannot be
+:data:`~.pacing.WATCH_PERIOD`; see :mod:`.pacing`), and sends one body at a
+time, in order. Failures back off as a whole: while the server is
+unreachable only the oldest body probes it, with waits growing to
+``Backoff.max_delay``, and no body spends its retry budget on a server
+that is not there. With a spool directory, bodies that cannot be
 delivered (server unreachable, or still queued at exit) go to disk and are
 sent first once the server, or the next process, can deliver them (see
 :mod:`.spooling`). Forks start the worker afresh (see :mod:`.fork`).
@@ -22,8 +23,8 @@ While the app keeps queueing jobs, the worker waits (see :mod:`.pacing`):
 building and sending an event takes the GIL from the app, and an app that
 writes to a console releases it on every write, so delivering during its burst
 would slow every call of the burst. The burst is delivered once the app has
-been quiet for :data:`QUIET_PERIOD`, and no job waits more than
-:data:`MAX_DEFER` for that; a half-full queue, :meth:`Worker.flush` and
+been quiet for :data:`~.pacing.QUIET_PERIOD`, and no job waits more than
+:data:`~.pacing.MAX_DEFER` for that; a half-full queue, :meth:`Worker.flush` and
 :meth:`Worker.close` do not wait at all.
 """
 
