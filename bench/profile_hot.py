@@ -55,20 +55,13 @@ def _where(key: Any) -> str:
     return f"{short}:{line}({name})"
 
 
-def cprofile_report(log: Callable[[], None], calls: int) -> Dict[str, Any]:
-    """Profile ``calls`` iterations; own time per function as a share of ``Logger.exception``."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    run(log, calls)
-    profiler.disable()
-    stats = pstats.Stats(profiler)
-    table: Dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
-    inside = sum(
-        entry[3] for key, entry in table.items() if key[2] == "exception" and "logging" in key[0]
-    )
+def _rows(
+    table: Dict[Any, Any], calls: int, inside: float, skip: Callable[[str], bool]
+) -> List[Dict[str, Any]]:
+    """Per-function rows of a pstats table, per logged call, by own time (the harness skipped)."""
     rows: List[Dict[str, Any]] = []
     for key, (_, ncalls, tottime, cumtime, _) in table.items():
-        if key[2] in ("recurse", "run") or key[2] == "<lambda>":
+        if skip(key[2]):
             continue
         rows.append(
             {
@@ -80,6 +73,21 @@ def cprofile_report(log: Callable[[], None], calls: int) -> Dict[str, Any]:
             }
         )
     rows.sort(key=lambda row: -row["own_us_per_log"])
+    return rows
+
+
+def cprofile_report(log: Callable[[], None], calls: int) -> Dict[str, Any]:
+    """Profile ``calls`` iterations; own time per function as a share of ``Logger.exception``."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    run(log, calls)
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    table: Dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    inside = sum(
+        entry[3] for key, entry in table.items() if key[2] == "exception" and "logging" in key[0]
+    )
+    rows = _rows(table, calls, inside, lambda name: name in ("recurse", "run", "<lambda>"))
     text = io.StringIO()
     pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
     return {"inside_us_per_log": inside / calls * 1e6, "top": rows[:TOP], "text": text.getvalue()}
@@ -129,20 +137,9 @@ def captured_report(
             for key, entry in table.items()
             if key[2] == "exception" and "logging" in key[0]
         )
-        rows = []
-        for key, (_, ncalls, tottime, cumtime, _) in table.items():
-            if key[2] in ("_site_batch",) or key[2].startswith("site_"):
-                continue
-            rows.append(
-                {
-                    "function": _where(key),
-                    "calls_per_log": ncalls / calls,
-                    "own_us_per_log": tottime / calls * 1e6,
-                    "cum_us_per_log": cumtime / calls * 1e6,
-                    "share": tottime / inside if inside else 0.0,
-                }
-            )
-        rows.sort(key=lambda row: -row["own_us_per_log"])
+        rows = _rows(
+            table, calls, inside, lambda name: name == "_site_batch" or name.startswith("site_")
+        )
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(30)
         text.write("\n--- by cumulative time ---\n")

@@ -10,7 +10,7 @@ import threading
 from types import FrameType, TracebackType
 from typing import Any, Dict, Optional, Union
 
-from ._capture.capture import exception_capture, innermost_key, log_message_of, message_capture
+from ._capture.capture import exception_capture, log_message_of, message_capture
 from ._capture.records import first_report
 from ._delivery.answer import Answer
 from ._delivery.worker import Worker
@@ -133,18 +133,6 @@ class Client:
         if not first_report(exc):
             return None
         return exception_capture(exc, level, tb=tb, call_site=call_site, admit=self._admits)
-
-    def flooded(self, exc: BaseException, tb: Optional[TracebackType] = None) -> bool:
-        """True, and counted as a drop, when ``exc`` would be dropped as a flood now.
-
-        A check callers make before they gather a message, context or
-        frames: only the type and the innermost frame are looked at. An
-        exception it lets through still goes through :meth:`capture_exception`.
-        """
-        with self.guard:
-            key = innermost_key(exc, tb)
-            return key is not None and not self.worker.admits(key)
-        return False
 
     @staticmethod
     def exception_capture(

@@ -162,21 +162,6 @@ def find_caller(filename: str, lineno: int, depth: int = 2) -> Optional[FrameTyp
     return None
 
 
-def innermost_key(exc: BaseException, tb: Optional[TracebackType]) -> Optional[FloodKey]:
-    """The flood key of ``exc`` from its type and innermost frame alone; None without a traceback.
-
-    Cheap enough to ask the flood gate before the rest of a capture is gathered.
-    """
-    if tb is None:
-        tb = exc.__traceback__
-    if tb is None:
-        return None
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    where = tb.tb_lasti if type(tb) is TracebackType else (tb.tb_lineno or 0)
-    return (type(exc), id(tb.tb_frame.f_code), where, None)
-
-
 def exception_capture(
     exc: BaseException,
     level: str,

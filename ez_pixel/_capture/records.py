@@ -78,11 +78,6 @@ def first_report(exc: BaseException) -> bool:
     return True
 
 
-def was_reported(exc: BaseException) -> bool:
-    """Whether ``exc`` has been reported already (without marking it)."""
-    return bool(getattr(exc, REPORTED, False))
-
-
 # -- a record reaching several PixelHandlers ----------------------------------
 
 #: The last message record reported on this thread: a record propagating to a

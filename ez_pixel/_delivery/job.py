@@ -20,20 +20,23 @@ class Drop(Exception):
 
 
 class Job:
-    """One body to deliver, built at most once, on the worker thread."""
+    """One body to deliver, built at most once, on the worker thread.
+
+    A base: a subclass (the event stage's capture) sets these fields when it
+    is made, on the app's thread, without a call to a base ``__init__``.
+    """
 
     __slots__ = ("body", "built", "key", "queued_at", "what")
 
-    def __init__(self, key: Hashable, what: object) -> None:
-        #: What the flood gate counts this job as.
-        self.key = key
-        #: Names the job in debug output: a name, or a class (its ``__name__``).
-        self.what = what
-        #: The request body once built (None: dropped).
-        self.body: Optional[bytes] = None
-        self.built = False
-        #: ``time.monotonic()`` when it was queued: how long delivery may wait for it.
-        self.queued_at = 0.0
+    #: What the flood gate counts this job as.
+    key: Hashable
+    #: Names the job in debug output: a name, or a class (its ``__name__``).
+    what: object
+    #: The request body once built (None: dropped).
+    body: Optional[bytes]
+    built: bool
+    #: ``time.monotonic()`` when it was queued: how long delivery may wait for it.
+    queued_at: float
 
     @property
     def name(self) -> str:

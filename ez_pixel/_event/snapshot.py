@@ -137,10 +137,9 @@ class Capture(Job):
         self.omitted = omitted
         #: What the flood gate counts this capture as (the job's key).
         self.key = key if key is not None else flood_key(kind, frames, group)
-        # The job's fields, set here rather than by a call to Job.__init__: this
-        # runs on the app's thread for every error.
+        # The job's fields (see Job): this runs on the app's thread for every error.
         self.what = kind
-        self.body: Optional[bytes] = None
+        self.body = None
         self.built = False
         self.queued_at = 0.0
         #: The exceptions this one was raised from or during, outermost first.

@@ -150,6 +150,14 @@ def _delivery_thread() -> threading.Thread:
     return next(t for t in threading.enumerate() if t.name == "ez-pixel-worker")
 
 
+def _wakeups_while_asleep(seconds: float) -> int:
+    """The delivery thread's wake-ups while the app does nothing for ``seconds``."""
+    thread = _delivery_thread()
+    before = _wakeups(thread)
+    time.sleep(seconds)
+    return _wakeups(thread) - before
+
+
 def test_errors_soon_after_others_do_not_wake_the_delivery_thread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -180,10 +188,8 @@ def test_a_lone_error_leaves_the_delivery_thread_asleep_until_the_next(
         ez_pixel.report_pixel("lone")
         assert ez_pixel.flush_pixel(10.0)
         time.sleep(0.05)
-        thread = _delivery_thread()
-        before = _wakeups(thread)
-        time.sleep(0.5)  # ten watch intervals
-        assert _wakeups(thread) == before  # no watch for a lone error: no polling
+        # ten watch intervals; no watch for a lone error: no polling
+        assert _wakeups_while_asleep(0.5) == 0
         ez_pixel.report_pixel("next")
         assert server.wait_for(lambda bodies: len(bodies) == 2, timeout=10)
 
@@ -199,10 +205,7 @@ def test_long_after_the_last_error_the_delivery_thread_sleeps_until_woken(
         ez_pixel.report_pixel("second")
         assert ez_pixel.flush_pixel(10.0)
         time.sleep(0.5)  # past the watch period
-        thread = _delivery_thread()
-        before = _wakeups(thread)
-        time.sleep(0.5)  # ten watch intervals
-        assert _wakeups(thread) == before  # no polling once idle
+        assert _wakeups_while_asleep(0.5) == 0  # ten watch intervals: no polling once idle
         ez_pixel.report_pixel("much later")
         assert server.wait_for(lambda bodies: len(bodies) == 3, timeout=10)
 
