@@ -132,7 +132,10 @@ class Client:
         """
         if not first_report(exc):
             return None
-        return exception_capture(exc, level, tb=tb, call_site=call_site, admit=self._admits)
+        # The flood gate is asked first only while it may refuse: otherwise the
+        # worker's submit counts the capture in without a second look.
+        admit = self._admits if self.worker.flood_gate.wary else None
+        return exception_capture(exc, level, tb=tb, call_site=call_site, admit=admit)
 
     @staticmethod
     def exception_capture(

@@ -99,7 +99,9 @@ class PixelProcessor:
             raise ValueError(f"ez-pixel: unknown log level {level!r}")
         self.level = number
         self.ignore_loggers = tuple(IGNORED_LOGGERS) + tuple(ignore_loggers)
-        self._children = tuple(name + "." for name in self.ignore_loggers)
+        #: This processor's own names (is_ignored answers for the rest), and their children.
+        self._own_ignored = frozenset(ignore_loggers) - set(IGNORED_LOGGERS)
+        self._children = tuple(name + "." for name in self._own_ignored)
         self.client = client
 
     def __repr__(self) -> str:
@@ -133,7 +135,11 @@ class PixelProcessor:
         return event_dict
 
     def _ignored(self, name: str) -> bool:
-        return name in self.ignore_loggers or name.startswith(self._children) or is_ignored(name)
+        if is_ignored(name):
+            return True
+        return bool(self._own_ignored) and (
+            name in self._own_ignored or name.startswith(self._children)
+        )
 
     def _process(self, client: Client, logger: Any, event_dict: EventDict, levelno: int) -> None:
         record = event_dict.get("_record")

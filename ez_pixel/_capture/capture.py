@@ -25,7 +25,8 @@ from .._event.snapshot import (
 from .._text import cut, text_of
 from ..contract import MAX_MESSAGE_CHARS
 
-_GROUP = getattr(builtins, "BaseExceptionGroup", None)
+#: Exception groups' base class (Python 3.11+); before, a class tuple no exception is in.
+_GROUP: Any = getattr(builtins, "BaseExceptionGroup", ())
 
 #: The type of events made from a log record or message without an exception.
 MESSAGE_TYPE = "LogMessage"
@@ -162,6 +163,15 @@ def find_caller(filename: str, lineno: int, depth: int = 2) -> Optional[FrameTyp
     return None
 
 
+def _innermost_key(kind: type, tb: TracebackType) -> FloodKey:
+    """The flood key of an error with a real traceback, found without copying its frames."""
+    below = tb.tb_next
+    while below is not None:
+        tb = below
+        below = tb.tb_next
+    return (kind, id(tb.tb_frame.f_code), tb.tb_lasti, None)  # as flood_key makes it
+
+
 def exception_capture(
     exc: BaseException,
     level: str,
@@ -174,16 +184,18 @@ def exception_capture(
 
     ``tb`` defaults to the exception's own traceback; an exception that was
     never raised has none, and then ``call_site`` gives the stack. ``admit``
-    (the flood gate) is asked once the frames are known, before the text and
-    the causes are gathered: cheap in a hot loop. The caller adds the log
-    message and extra fields to the capture it gets.
+    (the flood gate, passed while it may refuse) is asked before anything
+    else is gathered: in a hot loop only the innermost frame is looked up.
+    The caller adds the log message and extra fields to the capture it gets.
     """
     if tb is None:
         tb = getattr(exc, "__traceback__", None)
-    frames, omitted = frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
     kind = type(exc)
+    if admit is not None and type(tb) is TracebackType and not admit(_innermost_key(kind, tb)):
+        return None
+    frames, omitted = frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
     key = (kind, id(frames[0][0]), frames[0][1], None) if frames else (kind, None)  # flood_key's
-    if admit is not None and not admit(key):
+    if admit is not None and type(tb) is not TracebackType and not admit(key):
         return None
     try:
         printed: Optional[str] = str(exc)
@@ -195,7 +207,7 @@ def exception_capture(
         text = printed
     else:
         text = cut(printed, MAX_MESSAGE_CHARS)
-    if _GROUP is not None and isinstance(exc, _GROUP):
+    if isinstance(exc, _GROUP):
         members = group_summary(exc)
         if members:
             text = f"{text} [{members}]"

@@ -56,15 +56,14 @@ def is_ignored(name: str) -> bool:
     return verdict
 
 
+_WARNING, _ERROR, _CRITICAL = logging.WARNING, logging.ERROR, logging.CRITICAL
+
+
 def level_name(levelno: int) -> Optional[str]:
     """The server's level for a logging level; None below WARNING."""
-    if levelno >= logging.CRITICAL:
-        return "fatal"
-    if levelno >= logging.ERROR:
-        return "error"
-    if levelno >= logging.WARNING:
-        return "warning"
-    return None
+    if levelno >= _ERROR:
+        return "fatal" if levelno >= _CRITICAL else "error"
+    return "warning" if levelno >= _WARNING else None
 
 
 def first_report(exc: BaseException) -> bool:

@@ -159,6 +159,9 @@ def _truthy(value: Any) -> bool:
 
 def _exc_info(value: Any) -> Optional[ExcInfo]:
     """An ``exc_info`` value in any form structlog accepts, as a tuple."""
+    if value is True:  # log.exception(...): the exception being handled
+        current = sys.exc_info()
+        return (type(current[1]), current[1], current[2]) if current[1] is not None else None
     if isinstance(value, BaseException):
         return (type(value), value, value.__traceback__)
     if (

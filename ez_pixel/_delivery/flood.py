@@ -28,6 +28,16 @@ class FloodGate:
         self._waiting: Dict[Hashable, int] = {}
         #: Keys that filled their share of the queue: when they may enter again.
         self._flooding: Dict[Hashable, float] = {}
+        #: Whether some key may be refused: one has filled its share since the
+        #: queue was last empty, or is paused. While False no key is refused,
+        #: so a caller need not ask before it has its job (see :meth:`leave`).
+        self.wary = False
+
+    def clear(self) -> None:
+        """Forget every key (a forked child starts with an empty queue)."""
+        self._waiting.clear()
+        self._flooding.clear()
+        self.wary = False
 
     def flooding(self, key: Hashable) -> bool:
         """Whether ``key`` fills its share of the queue, or is paused after doing so."""
@@ -36,6 +46,7 @@ class FloodGate:
                 if len(self._flooding) >= _MAX_FLOODING:
                     self._flooding.clear()
                 self._flooding[key] = time.monotonic() + FLOOD_PAUSE
+                self.wary = True
             return True
         until = self._flooding.get(key)
         if until is None:
@@ -46,9 +57,13 @@ class FloodGate:
         return False
 
     def refuses(self, key: Hashable) -> bool:
-        """:meth:`flooding`, answered without a call for a key that is neither full nor paused."""
-        if self._waiting.get(key, 0) < self.limit and key not in self._flooding:
-            return False
+        """:meth:`flooding`, without a call for a key paused, or neither full nor paused."""
+        until = self._flooding.get(key)
+        if until is None:
+            if self._waiting.get(key, 0) < self.limit:
+                return False
+        elif time.monotonic() < until:
+            return True
         return self.flooding(key)
 
     def admit(self, key: Hashable) -> bool:
@@ -57,6 +72,8 @@ class FloodGate:
         if (waiting >= self.limit or key in self._flooding) and self.flooding(key):
             return False
         self._waiting[key] = waiting + 1
+        if waiting + 1 >= self.limit:
+            self.wary = True
         return True
 
     def leave(self, key: Hashable) -> None:
@@ -64,5 +81,14 @@ class FloodGate:
         left = self._waiting.get(key, 1) - 1
         if left > 0:
             self._waiting[key] = left
-        else:
-            self._waiting.pop(key, None)
+            return
+        self._waiting.pop(key, None)
+        if self.wary and not self._waiting:
+            self._forget_pauses_ended()
+
+    def _forget_pauses_ended(self) -> None:
+        """With the queue empty, forget the pauses that are over; wary while one is not."""
+        now = time.monotonic()
+        for key in [key for key, until in self._flooding.items() if until <= now]:
+            del self._flooding[key]
+        self.wary = bool(self._flooding)

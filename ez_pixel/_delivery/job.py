@@ -22,21 +22,25 @@ class Drop(Exception):
 class Job:
     """One body to deliver, built at most once, on the worker thread.
 
-    A base: a subclass (the event stage's capture) sets these fields when it
-    is made, on the app's thread, without a call to a base ``__init__``.
+    A base: a subclass (the event stage's capture) sets :attr:`key` and
+    :attr:`what` when it is made, on the app's thread, without a call to a
+    base ``__init__``; the worker sets the rest (a slot not set yet is unset,
+    not None: nothing is stored for them on the app's thread).
     """
 
-    __slots__ = ("body", "built", "key", "queued_at", "what")
+    __slots__ = ("body", "key", "queued_at")
 
     #: What the flood gate counts this job as.
     key: Hashable
-    #: Names the job in debug output: a name, or a class (its ``__name__``).
-    what: object
-    #: The request body once built (None: dropped).
+    #: The request body once built (None: dropped); unset until then.
     body: Optional[bytes]
-    built: bool
     #: ``time.monotonic()`` when it was queued: how long delivery may wait for it.
     queued_at: float
+
+    @property
+    def what(self) -> object:
+        """Names the job in debug output: a name, or a class (its ``__name__``)."""
+        return type(self)
 
     @property
     def name(self) -> str:

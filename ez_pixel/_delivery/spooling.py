@@ -32,7 +32,7 @@ class Spooling:
     _lock: threading.Lock
     _wake: threading.Condition
     _queue: Deque[Job]
-    _flood: "FloodGate"
+    flood_gate: "FloodGate"
     _thread: Optional[threading.Thread]
     _unfinished: int
     _replay: bool
@@ -114,7 +114,7 @@ class Spooling:
                 if not self._queue:
                     return
                 job = self._queue.popleft()
-                self._flood.leave(job.key)
+                self.flood_gate.leave(job.key)
             item = self._body(job)
             if item is not None and not self._spool.write(item):
                 with self._lock:

@@ -67,6 +67,9 @@ class Worker(Spooling, Pacing):
         self._backoff = Backoff(max_retries=options.max_retries)
         self.counts: Counter[str] = Counter()
         self.warnings = Warnings()
+        #: Counts queued jobs per flood key (under the lock); its ``wary`` may
+        #: be read without it (see :meth:`admits`).
+        self.flood_gate = FloodGate(options.queue_size)
         self._reset()
         fork.workers.add(self)
         #: In a multiprocessing child, wait for each event's delivery (see :mod:`.fork`).
@@ -79,7 +82,7 @@ class Worker(Spooling, Pacing):
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._queue: Deque[Job] = deque()
-        self._flood = FloodGate(self._options.queue_size)
+        self.flood_gate.clear()
         self._unfinished = 0  # queued, in flight, or being replayed from the spool
         self._stopping = False
         self._replay = False
@@ -110,7 +113,7 @@ class Worker(Spooling, Pacing):
             if len(queue) >= self._queue_size:
                 self.counts["dropped_queue_full"] += 1
                 return False
-            if not self._flood.admit(job.key):
+            if not self.flood_gate.admit(job.key):
                 self.counts["dropped_flood"] += 1
                 self._last_submit = time.monotonic()
                 return False
@@ -147,9 +150,12 @@ class Worker(Spooling, Pacing):
         Lets the caller skip the rest of its capture during a flood. A quick
         look without the lock: :meth:`submit` decides for good.
         """
-        if len(self._queue) < self._queue_size and not self._flood.refuses(key):
+        if len(self._queue) >= self._queue_size:
+            reason = "dropped_queue_full"
+        elif self.flood_gate.refuses(key):
+            reason = "dropped_flood"
+        else:
             return True
-        reason = "dropped_queue_full" if len(self._queue) >= self._queue_size else "dropped_flood"
         with self._lock:
             self.counts[reason] += 1
             self._last_submit = time.monotonic()  # a flood is the app at work: see _defer
@@ -265,7 +271,7 @@ class Worker(Spooling, Pacing):
                     if self._stopping or not self._queue or self._defer():
                         continue
                     job = self._queue.popleft()
-                    self._flood.leave(job.key)
+                    self.flood_gate.leave(job.key)
                 try:
                     self._deliver(job)
                 except BaseException:
@@ -320,10 +326,11 @@ class Worker(Spooling, Pacing):
 
     def _body(self, job: Job) -> Optional[bytes]:
         """The job's body, or None after counting why there is none; built once per job."""
-        if not job.built:
-            job.body = self._build(job)
-            job.built = True
-        return job.body
+        try:
+            return job.body
+        except AttributeError:  # not built yet: the slot is unset until then
+            body = job.body = self._build(job)
+            return body
 
     def _build(self, job: Job) -> Optional[bytes]:
         try:

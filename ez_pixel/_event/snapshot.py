@@ -98,21 +98,16 @@ class Capture(Job):
     flood key): queueing an error allocates nothing more.
     """
 
-    __slots__ = (
-        "_type_name",
-        "causes",
-        "event_id",
-        "extra",
-        "frames",
-        "group",
-        "kind",
-        "level",
-        "log_message",
-        "manual",
-        "omitted",
-        "text",
-        "timestamp",
-    )
+    # Not slotted: the fields most captures leave at their default are read
+    # from the class, so the app's thread stores only what it has.
+    #: For message events: what groups them besides the call site.
+    group: Optional[str] = None
+    manual: bool = False
+    #: The log call's message, joined with :attr:`text` into :attr:`message`.
+    log_message: Optional[str] = None
+    extra: Optional[Dict[str, Any]] = None
+    event_id: Optional[str] = None
+    _type_name: Optional[str] = None
 
     def __init__(
         self,
@@ -137,22 +132,18 @@ class Capture(Job):
         self.omitted = omitted
         #: What the flood gate counts this capture as (the job's key).
         self.key = key if key is not None else flood_key(kind, frames, group)
-        # The job's fields (see Job): this runs on the app's thread for every error.
-        self.what = kind
-        self.body = None
-        self.built = False
-        self.queued_at = 0.0
         #: The exceptions this one was raised from or during, outermost first.
         self.causes = causes
-        #: For message events: what groups them besides the call site.
-        self.group = group
-        self.manual = manual
-        #: The log call's message, joined with :attr:`text` into :attr:`message`.
-        self.log_message: Optional[str] = None
-        self.extra: Optional[Dict[str, Any]] = None
-        self.event_id: Optional[str] = None
+        if group is not None:
+            self.group = group
+        if manual:
+            self.manual = manual
         self.timestamp = time.time()
-        self._type_name: Optional[str] = None
+
+    @property
+    def what(self) -> object:
+        """The job's name in debug output: the exception's class, or the message type."""
+        return self.kind
 
     @property
     def type_name(self) -> str:

@@ -93,3 +93,34 @@ def test_an_error_that_fills_its_share_of_the_queue_pauses(monkeypatch: Any) -> 
         types = [b["type"] for b in server.bodies()]
     assert types == ["ValueError"] * 11 + ["KeyError", "ValueError"]
     assert ez_pixel.stats()["sent"] == 13
+
+
+def test_the_gate_is_wary_whenever_it_may_refuse(monkeypatch: Any) -> None:
+    """Callers skip the early look while the gate is not wary: it must then refuse nothing."""
+    import random
+
+    from ez_pixel._delivery import flood
+
+    now = [0.0]
+    monkeypatch.setattr(flood.time, "monotonic", lambda: now[0])
+    gate = flood.FloodGate(queue_size=30)  # a share is 3
+    keys = ["a", "b", "c"]
+    queued: list = []
+    rng = random.Random(7)
+    wary_seen = calm_again = 0
+    for _ in range(5000):
+        step = rng.random()
+        if step < 0.5:
+            key = rng.choice(keys)
+            if gate.admit(key):
+                queued.append(key)
+        elif step < 0.9 and queued:
+            gate.leave(queued.pop(0))
+        else:
+            now[0] += rng.choice((0.1, 0.6))
+        if gate.wary:
+            wary_seen += 1
+        else:
+            calm_again += 1
+            assert not any(gate.refuses(key) for key in keys), (now[0], queued)
+    assert wary_seen and calm_again  # both states were visited, many times
