@@ -276,7 +276,7 @@ class Client:
         counts = dict(self.worker.counts)
         dropped = {k[len("dropped_") :]: v for k, v in counts.items() if k.startswith("dropped_")}
         return {
-            "queued": counts.get("queued", 0),
+            "queued": self.worker.queued,
             "sent": counts.get("sent", 0),
             "retried": counts.get("retried", 0),
             "dropped": dropped,

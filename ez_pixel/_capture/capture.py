@@ -20,6 +20,7 @@ from .._event.snapshot import (
     CapturedFrame,
     Cause,
     FloodKey,
+    flood_key,
     type_name,
 )
 from .._text import cut, text_of
@@ -191,12 +192,16 @@ def exception_capture(
     if tb is None:
         tb = getattr(exc, "__traceback__", None)
     kind = type(exc)
-    if admit is not None and type(tb) is TracebackType and not admit(_innermost_key(kind, tb)):
-        return None
+    key = None
+    if admit is not None and type(tb) is TracebackType:
+        key = _innermost_key(kind, tb)
+        if not admit(key):
+            return None
     frames, omitted = frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
-    key = (kind, id(frames[0][0]), frames[0][1], None) if frames else (kind, None)  # flood_key's
-    if admit is not None and type(tb) is not TracebackType and not admit(key):
-        return None
+    if admit is not None and key is None:
+        key = flood_key(kind, frames)
+        if not admit(key):
+            return None
     try:
         printed: Optional[str] = str(exc)
     except Exception:

@@ -4,12 +4,15 @@ An error may hold at most a tenth of the queue, so a different error logged
 meanwhile still gets in; once it has filled that share it is kept out for
 :data:`FLOOD_PAUSE` seconds, so a loop raising it forever sends a burst a
 second rather than all it can. What counts as "one error" is the job's key,
-which the capture stage computes (type and innermost frame): the gate only
-counts keys.
+which the capture stage computes (type and innermost frame) when the gate
+asks for it: the gate only counts keys, and only while the queue could hold a
+share of one.
 """
 
 import time
-from typing import Dict, Hashable
+from typing import Deque, Dict, Hashable
+
+from .job import Job
 
 #: Seconds an error that filled its share of the queue is kept out. In a hot
 #: loop it then sends bursts of ``queue_size // 10`` events a second at most,
@@ -32,12 +35,14 @@ class FloodGate:
         #: queue was last empty, or is paused. While False no key is refused,
         #: so a caller need not ask before it has its job (see :meth:`leave`).
         self.wary = False
+        #: Whether jobs are counted per key (see :meth:`admit`).
+        self._counting = False
 
     def clear(self) -> None:
         """Forget every key (a forked child starts with an empty queue)."""
         self._waiting.clear()
         self._flooding.clear()
-        self.wary = False
+        self.wary = self._counting = False
 
     def flooding(self, key: Hashable) -> bool:
         """Whether ``key`` fills its share of the queue, or is paused after doing so."""
@@ -66,8 +71,22 @@ class FloodGate:
             return True
         return self.flooding(key)
 
-    def admit(self, key: Hashable) -> bool:
-        """Count a job with ``key`` in, unless the key floods (then False)."""
+    def admit(self, job: Job, queue: "Deque[Job]") -> bool:
+        """Count ``job`` in, unless its key floods (then False).
+
+        ``queue`` holds the jobs waiting now. While it is shorter than a share
+        and no key is paused, no key can fill its share, so nothing is counted
+        and no key is asked for (the usual case costs a length and a flag);
+        once one could, the count starts from the jobs in ``queue`` and goes on
+        until the queue is empty.
+        """
+        if not self._counting:
+            if len(queue) + 1 < self.limit and not self.wary:
+                return True
+            self._counting = True
+            for queued in queue:
+                self._waiting[queued.key] = self._waiting.get(queued.key, 0) + 1
+        key = job.key
         waiting = self._waiting.get(key, 0)
         if (waiting >= self.limit or key in self._flooding) and self.flooding(key):
             return False
@@ -76,15 +95,20 @@ class FloodGate:
             self.wary = True
         return True
 
-    def leave(self, key: Hashable) -> None:
-        """A job with ``key`` left the queue."""
+    def leave(self, job: Job) -> None:
+        """``job`` left the queue."""
+        if not self._counting:
+            return
+        key = job.key
         left = self._waiting.get(key, 1) - 1
         if left > 0:
             self._waiting[key] = left
             return
         self._waiting.pop(key, None)
-        if self.wary and not self._waiting:
-            self._forget_pauses_ended()
+        if not self._waiting:  # the queue is empty
+            self._counting = False
+            if self.wary:
+                self._forget_pauses_ended()
 
     def _forget_pauses_ended(self) -> None:
         """With the queue empty, forget the pauses that are over; wary while one is not."""

@@ -22,20 +22,23 @@ class Drop(Exception):
 class Job:
     """One body to deliver, built at most once, on the worker thread.
 
-    A base: a subclass (the event stage's capture) sets :attr:`key` and
-    :attr:`what` when it is made, on the app's thread, without a call to a
-    base ``__init__``; the worker sets the rest (a slot not set yet is unset,
-    not None: nothing is stored for them on the app's thread).
+    A base: a subclass (the event stage's capture) says what it is and which
+    flood key it counts under, and is made on the app's thread without a call
+    to a base ``__init__``; the worker sets the rest (a slot not set yet is
+    unset, not None: nothing is stored for them on the app's thread).
     """
 
-    __slots__ = ("body", "key", "queued_at")
+    __slots__ = ("body", "queued_at")
 
-    #: What the flood gate counts this job as.
-    key: Hashable
     #: The request body once built (None: dropped); unset until then.
     body: Optional[bytes]
     #: ``time.monotonic()`` when it was queued: how long delivery may wait for it.
     queued_at: float
+
+    @property
+    def key(self) -> Hashable:
+        """What the flood gate counts this job as; asked only while it counts."""
+        raise NotImplementedError
 
     @property
     def what(self) -> object:

@@ -114,7 +114,7 @@ class Spooling:
                 if not self._queue:
                     return
                 job = self._queue.popleft()
-                self.flood_gate.leave(job.key)
+                self.flood_gate.leave(job)
             item = self._body(job)
             if item is not None and not self._spool.write(item):
                 with self._lock:

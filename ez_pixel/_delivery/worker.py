@@ -66,6 +66,8 @@ class Worker(Spooling, Pacing):
         self.build: Callable[[Any], Optional[bytes]] = _no_body
         self._backoff = Backoff(max_retries=options.max_retries)
         self.counts: Counter[str] = Counter()
+        #: Jobs queued so far (a plain number: the one count every job adds to).
+        self.queued = 0
         self.warnings = Warnings()
         #: Counts queued jobs per flood key (under the lock); its ``wary`` may
         #: be read without it (see :meth:`admits`).
@@ -113,7 +115,7 @@ class Worker(Spooling, Pacing):
             if len(queue) >= self._queue_size:
                 self.counts["dropped_queue_full"] += 1
                 return False
-            if not self.flood_gate.admit(job.key):
+            if not self.flood_gate.admit(job, queue):
                 self.counts["dropped_flood"] += 1
                 self._last_submit = time.monotonic()
                 return False
@@ -121,7 +123,7 @@ class Worker(Spooling, Pacing):
             job.queued_at = self._last_submit = time.monotonic()
             queue.append(job)
             self._unfinished += 1
-            self.counts["queued"] += 1
+            self.queued += 1
             if self._thread is None:
                 self._start()
             elif self._idle or len(queue) == self._eager_at:
@@ -271,7 +273,7 @@ class Worker(Spooling, Pacing):
                     if self._stopping or not self._queue or self._defer():
                         continue
                     job = self._queue.popleft()
-                    self.flood_gate.leave(job.key)
+                    self.flood_gate.leave(job)
                 try:
                     self._deliver(job)
                 except BaseException:

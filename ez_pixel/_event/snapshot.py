@@ -108,6 +108,7 @@ class Capture(Job):
     extra: Optional[Dict[str, Any]] = None
     event_id: Optional[str] = None
     _type_name: Optional[str] = None
+    _key: Optional[FloodKey] = None
 
     def __init__(
         self,
@@ -130,8 +131,8 @@ class Capture(Job):
         self.frames = frames
         #: Frames dropped from the middle of a very deep stack.
         self.omitted = omitted
-        #: What the flood gate counts this capture as (the job's key).
-        self.key = key if key is not None else flood_key(kind, frames, group)
+        if key is not None:  # the flood gate asked already
+            self._key = key
         #: The exceptions this one was raised from or during, outermost first.
         self.causes = causes
         if group is not None:
@@ -139,6 +140,18 @@ class Capture(Job):
         if manual:
             self.manual = manual
         self.timestamp = time.time()
+
+    @property
+    def key(self) -> FloodKey:
+        """What the flood gate counts this capture as; worked out when first asked.
+
+        The gate asks only while it may refuse or counts (see
+        :mod:`ez_pixel._delivery.flood`): most captures never compute it.
+        """
+        key = self._key
+        if key is None:
+            key = self._key = flood_key(self.kind, self.frames, self.group)
+        return key
 
     @property
     def what(self) -> object:

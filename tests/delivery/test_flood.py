@@ -95,32 +95,48 @@ def test_an_error_that_fills_its_share_of_the_queue_pauses(monkeypatch: Any) -> 
     assert ez_pixel.stats()["sent"] == 13
 
 
-def test_the_gate_is_wary_whenever_it_may_refuse(monkeypatch: Any) -> None:
-    """Callers skip the early look while the gate is not wary: it must then refuse nothing."""
+def test_the_gate_keeps_each_error_to_its_share_and_is_wary_whenever_it_may_refuse(
+    monkeypatch: Any,
+) -> None:
+    """Random admits, departures and clock steps, checked against what the gate promises.
+
+    At most a share of the queue per error; an error below its share and not
+    refused for a whole pause is let in; and while the gate is not wary it
+    refuses nothing (callers then skip their early look).
+    """
     import random
+    from collections import deque
+    from types import SimpleNamespace
 
     from ez_pixel._delivery import flood
 
     now = [0.0]
     monkeypatch.setattr(flood.time, "monotonic", lambda: now[0])
     gate = flood.FloodGate(queue_size=30)  # a share is 3
-    keys = ["a", "b", "c"]
-    queued: list = []
+    keys = ["a", "b", "c", "d"]
+    queue: Any = deque()
+    refused_at = {key: -10.0 for key in keys}
     rng = random.Random(7)
-    wary_seen = calm_again = 0
-    for _ in range(5000):
+    wary_seen = calm_seen = 0
+    for _ in range(20_000):
         step = rng.random()
-        if step < 0.5:
-            key = rng.choice(keys)
-            if gate.admit(key):
-                queued.append(key)
-        elif step < 0.9 and queued:
-            gate.leave(queued.pop(0))
+        if step < 0.55:
+            key = rng.choice(keys[:2] if rng.random() < 0.8 else keys)  # two hot errors
+            below_share = sum(job.key == key for job in queue) < gate.limit
+            job = SimpleNamespace(key=key)
+            if gate.admit(job, queue):
+                assert below_share
+                queue.append(job)
+            else:
+                assert not below_share or now[0] - refused_at[key] < flood.FLOOD_PAUSE
+                refused_at[key] = min(refused_at[key], now[0]) if below_share else now[0]
+        elif step < 0.95 and queue:
+            gate.leave(queue.popleft())
         else:
             now[0] += rng.choice((0.1, 0.6))
         if gate.wary:
             wary_seen += 1
         else:
-            calm_again += 1
-            assert not any(gate.refuses(key) for key in keys), (now[0], queued)
-    assert wary_seen and calm_again  # both states were visited, many times
+            calm_seen += 1
+            assert not any(gate.refuses(key) for key in keys), (now[0], list(queue))
+    assert wary_seen > 1000 and calm_seen > 1000  # both states were visited often
