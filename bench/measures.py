@@ -12,12 +12,14 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Sequence
 
 from envs import BENCH, REPO, python_of
 from sink import Sink, ceiling
+from turns import Turns
 
 SCENARIOS = BENCH / "scenarios.py"
 #: The virtualenv each contender runs in (the rest use ours, for logging and structlog).
@@ -48,6 +50,9 @@ SDKS = ("ours", "v010", "sentry")
 #: The "every call captured" measure: the floor and ez-pixel, the console
 #: handler alone and with each SDK.
 CAPTURED_CONTENDERS = ("floor", "ours", "stream", "stream+ours", "stream+sentry")
+#: Who takes turns with whom in the "captured" measure: each goal's two
+#: contenders together, batch by batch (turns.py).
+CAPTURED_TURNS = (("floor", "ours"), ("stream", "stream+ours"), ("stream+sentry",))
 
 
 @dataclass(frozen=True)
@@ -57,7 +62,7 @@ class Config:
     reps: int = 3
     caller_reps: int = 9
     caller_budget: float = 1.0
-    captured_reps: int = 9
+    captured_reps: int = 15
     captured_budget: float = 1.5
     captured_min_batches: int = 5
     fault_calls: int = 100_000
@@ -205,26 +210,50 @@ def caller(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
     return {name: _summarise(entries, keys) for name, entries in runs.items()}
 
 
+def _captured_turns(
+    names: Sequence[str], config: Config, rep: int, say: Callable[[str], None]
+) -> Dict[str, Dict[str, Any]]:
+    """One run of ``names`` taking turns batch by batch (see turns.py), each with its sink."""
+    with ExitStack() as stack:
+        sinks = {name: stack.enter_context(Sink(_sink_mode(name))) for name in names}
+        commands = {
+            name: [
+                str(python_of(VENV_OF.get(name, "ours"))),
+                str(SCENARIOS),
+                "captured",
+                name,
+                "--url",
+                sinks[name].base_url,
+                "--turns",
+            ]
+            for name in names
+        }
+        turns = Turns(commands, env=child_env(), cwd=neutral_cwd())
+        results = turns.run(config.captured_budget, config.captured_min_batches)
+        for name, result in results.items():
+            result["sink"] = sinks[name].stats()
+    for name, result in results.items():
+        if "error" not in result and name in REPORTING:
+            result["delivered"] = result["sink"]["events"]
+            result["sent"] = result["calls"] + result["warmup"]
+        say(f"captured {name} run {rep + 1}: {_brief(result, 'in_call_us')} µs in the call")
+    return results
+
+
 def captured(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
-    """µs per ``logger.exception`` when every call is captured, fresh runs interleaved.
+    """µs per ``logger.exception`` when every call is captured, compared batch by batch.
 
     Batches of one error from each of 50 call sites, a flush between batches
-    (untimed); see ``scenarios.measure_captured``. The sink counts what arrived.
+    (untimed); see ``scenarios.measure_captured``. Each goal's two contenders
+    run at the same time in fresh processes that take turns, one batch each
+    (:data:`CAPTURED_TURNS`, turns.py); sentry-sdk, whose batches take
+    seconds, runs alone. The sink counts what arrived.
     """
     runs: Dict[str, List[Dict[str, Any]]] = {name: [] for name in CAPTURED_CONTENDERS}
-    options = ["--budget", str(config.captured_budget)]
-    options += ["--min-batches", str(config.captured_min_batches)]
     for rep in range(config.captured_reps):
-        for name in CAPTURED_CONTENDERS:
-            with Sink(_sink_mode(name)) as sink:
-                outcome = scenario("captured", name, sink.base_url, *options)
-                outcome.result["sink"] = sink.stats()
-            result = outcome.result
-            if "error" not in result and name in REPORTING:
-                result["delivered"] = result["sink"]["events"]
-                result["sent"] = result["calls"] + result["warmup"]
-            runs[name].append(result)
-            say(f"captured {name} run {rep + 1}: {_brief(result, 'in_call_us')} µs in the call")
+        for group in CAPTURED_TURNS:
+            for name, result in _captured_turns(group, config, rep, say).items():
+                runs[name].append(result)
     found = {
         name: _summarise(entries, ("us", "in_call_us", "cpu_us")) for name, entries in runs.items()
     }

@@ -347,6 +347,16 @@ def _site_batch(sites: List[Callable[[int], None]], action: Callable[[], None]) 
     return [clock() - start, inside]
 
 
+def _say(word: str) -> None:
+    sys.stdout.write(word + "\n")
+    sys.stdout.flush()
+
+
+def _my_turn() -> bool:
+    """With ``--turns``: wait for the orchestrator's ``go`` (True) or ``stop`` (False)."""
+    return sys.stdin.readline().strip() == "go"
+
+
 def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
     """µs per logged error when every call is captured: batches of distinct errors.
 
@@ -355,6 +365,11 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
     the SDK flushes, untimed. The batch's wall time includes whatever GIL time
     a background thread takes from the app during the burst; the raise-and-
     catch cost, measured first with a no-op, is subtracted.
+
+    With ``--turns`` the process says ``READY`` once set up, then runs one
+    batch (with its flush and idle pause) each time a ``go`` line arrives on
+    stdin, answering ``DONE``, until a ``stop`` line: the orchestrator
+    interleaves the contenders batch by batch (see ``turns.py``).
     """
     sites = make_sites()
     raise_cost = statistics.median(_site_batch(sites, _noop)[0] / len(sites) for _ in range(20))
@@ -368,8 +383,13 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
     flush_timeouts = 0
     started = time.perf_counter()
     deadline = started + args.budget
-    while len(walls) < args.min_batches or (
-        time.perf_counter() < deadline and len(walls) < args.max_batches
+    if args.turns:
+        _say("READY")
+    while (
+        _my_turn()
+        if args.turns
+        else len(walls) < args.min_batches
+        or (time.perf_counter() < deadline and len(walls) < args.max_batches)
     ):
         cpu = _cpu_seconds()
         wall, inside = _site_batch(sites, ready.log)
@@ -379,6 +399,8 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
         if ready.flush(30.0) is False:
             flush_timeouts += 1
         time.sleep(IDLE_BETWEEN_BATCHES)
+        if args.turns:
+            _say("DONE")
     calls = len(walls) * len(sites)
     return {
         "us": (statistics.median(walls) - raise_cost) * 1e6,
@@ -569,6 +591,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     parser.add_argument("--window", type=float, default=3.0)
     parser.add_argument("--after-error", action="store_true")
     parser.add_argument("--baseline", action="store_true")
+    parser.add_argument("--turns", action="store_true", help="captured: one batch per stdin go")
     args = parser.parse_args(argv)
     try:
         result = MEASURES[args.measure](args)
