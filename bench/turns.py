@@ -25,15 +25,13 @@ from typing import IO, Any, Dict, Optional, Sequence
 class Turns:
     """Runs ``commands`` (by name) in turn until a budget is spent; see the module doc."""
 
-    def __init__(
-        self, commands: Dict[str, Sequence[str]], env: Dict[str, str], cwd: str
-    ) -> None:
+    def __init__(self, commands: Dict[str, Sequence[str]], env: Dict[str, str], cwd: str) -> None:
         self._names = list(commands)
         self._errors: Dict[str, IO[str]] = {}
-        self._processes: Dict[str, "subprocess.Popen[str]"] = {}
+        self._processes: Dict[str, subprocess.Popen[str]] = {}
         self._failed: Dict[str, str] = {}
         for name, command in commands.items():
-            errors = tempfile.TemporaryFile("w+")
+            errors = tempfile.TemporaryFile("w+")  # noqa: SIM115  (closed by run())
             self._errors[name] = errors
             self._processes[name] = subprocess.Popen(
                 list(command),
@@ -121,4 +119,3 @@ class Turns:
         for process in self._processes.values():
             if process.poll() is None:
                 process.kill()
-
