@@ -18,7 +18,7 @@ from .fit import Event, encode, omitted_frame
 from .frames import FrameResolver
 from .revision import runtime_with_revision
 from .scrub import Scrubber
-from .snapshot import KEEP_INNER, Capture, CapturedFrame, Cause, RawFrame, type_name
+from .snapshot import KEEP_INNER, Capture, CapturedFrame, Cause, RawFrame, module_name, type_name
 from .stack import chain_marker, collapse_libraries
 
 Frame = Dict[str, Any]
@@ -76,6 +76,7 @@ class EventBuilder:
         )
         #: (file, line) -> (first line number, scrubbed lines): a bug recurs at one place.
         self._contexts: Dict[Tuple[str, int], Optional[Tuple[int, List[str]]]] = {}
+        self._key_block_cache: Dict[str, Dict[int, str]] = {}
         #: Messages quote paths too (asyncio's "coro=<f() defined at /home/me/app.py:22>").
         self._root_prefix = options.project_root.rstrip(os.sep) + os.sep
 
@@ -217,8 +218,25 @@ class EventBuilder:
         start, lines = found
         lines = [cut(line, 300) for line in lines]
         if self._scrubber is not None:
-            lines = [self._scrubber.source_line(line) for line in lines]
+            scrubber = self._scrubber
+            blocks = self._key_blocks(raw)
+            lines = [
+                blocks.get(number) or scrubber.source_line(line)
+                for number, line in enumerate(lines, start)
+            ]
         return start, lines
+
+    def _key_blocks(self, raw: RawFrame) -> Dict[int, str]:
+        """Lines of ``raw``'s file inside private key blocks (see ``Scrubber.key_block_lines``)."""
+        filename = raw[0].co_filename
+        blocks = self._key_block_cache.get(filename)
+        if blocks is None:
+            source = FrameResolver.source(filename, module_name(raw)) or []
+            blocks = Scrubber.key_block_lines(source)
+            if len(self._key_block_cache) >= 512:
+                self._key_block_cache.clear()
+            self._key_block_cache[filename] = blocks
+        return blocks
 
 
 def warm_up(options: Options) -> None:

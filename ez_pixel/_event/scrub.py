@@ -10,12 +10,14 @@ numbers) is :mod:`.secrets`'s.
 """
 
 import re
-from typing import Any, Iterable, List, Optional, Pattern
+from typing import Any, Dict, Iterable, List, Optional, Pattern, Sequence
 
 from .secrets import (
     CARD_CANDIDATE,
     KEY_HINTS,
+    PRIVATE_KEY_BEGIN,
     PRIVATE_KEY_BLOCK,
+    PRIVATE_KEY_END,
     TOKEN_SHAPES,
     URL_PASSWORD,
     KeyNames,
@@ -23,6 +25,10 @@ from .secrets import (
 )
 
 FILTERED = "[Filtered]"
+#: Lines a private key block may span (a 4096-bit RSA key in PEM takes about 50).
+MAX_KEY_BLOCK_LINES = 200
+_KEY_BEGIN = re.compile(PRIVATE_KEY_BEGIN)
+_KEY_END = re.compile(PRIVATE_KEY_END)
 
 _QUOTED = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')"""
 #: A bare value: up to a separator; ``=`` only as base64 padding at its end.
@@ -89,6 +95,43 @@ class Scrubber:
             line = self._literal.sub(self._keyed, line)
             line = self._query.sub(self._keyed, line)
         return self._tokens(line)
+
+    @staticmethod
+    def key_block_lines(source: Sequence[str]) -> Dict[int, str]:
+        """The lines of ``source`` inside private key blocks, by line number, filtered.
+
+        A code window shows a few lines of a file, perhaps only the middle of
+        a key written over many lines, where no single line looks secret; so
+        the blocks are found in the whole file. The line that begins a block
+        is left to :meth:`source_line` (it filters from the marker on); the
+        lines after it, up to and including the end marker, are replaced,
+        keeping what follows the marker. A begin marker with no end marker
+        within :data:`MAX_KEY_BLOCK_LINES` lines, or before the next begin
+        marker (a PEM parser's constant), hides nothing more.
+        """
+        found: Dict[int, str] = {}
+        if not any("PRIVATE KEY" in line for line in source):
+            return found
+        number = 0
+        while number < len(source):
+            begin = _KEY_BEGIN.search(source[number])
+            number += 1
+            if begin is None or _KEY_END.search(source[number - 1], begin.end()):
+                continue
+            for offset, line in enumerate(source[number : number + MAX_KEY_BLOCK_LINES]):
+                end = _KEY_END.search(line)
+                again = _KEY_BEGIN.search(line)
+                if again is not None and (end is None or again.start() < end.start()):
+                    break  # another block begins first: this marker ends nothing
+                if end is not None:
+                    for inside in range(number, number + offset):
+                        found[inside + 1] = FILTERED
+                    before = line[: end.start()]  # code such as `E = "`, not key material
+                    kept = before if len(before.strip()) < 16 else ""
+                    found[number + offset + 1] = kept + FILTERED + line[end.end() :].rstrip("\r\n")
+                    number += offset + 1
+                    break
+        return found
 
     def _mentions_key(self, text: str) -> bool:
         lowered = text.lower()

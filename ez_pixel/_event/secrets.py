@@ -102,11 +102,11 @@ KEY_HINTS = (
     "connection",
 )
 
-#: Private key blocks (PEM, OpenSSH, PGP), to their end or the end of the text.
-PRIVATE_KEY_BLOCK = (
-    r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?"
-    r"(?:-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----|$)"
-)
+#: The first and last lines of a private key block (PEM, OpenSSH, PGP).
+PRIVATE_KEY_BEGIN = r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+PRIVATE_KEY_END = r"-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----"
+#: Private key blocks, to their end or the end of the text.
+PRIVATE_KEY_BLOCK = rf"{PRIVATE_KEY_BEGIN}[\s\S]*?(?:{PRIVATE_KEY_END}|$)"
 
 #: Strings that are secrets wherever they appear (replaced whole); each starts a word.
 TOKEN_SHAPES = (

@@ -190,3 +190,75 @@ def test_collector_survives_junk_and_still_serves_honest_clients(collector: Any)
     assert group["type"] == "<script>alert(1)</script>"
     for sock in slow:
         sock.close()
+
+
+PEM_BODY = [
+    "MIIEowIBAAKCAQEA7bq9c3ZkVb2Jq8k1XqvF0u9wYbRk4m2HqZP7nT6sLw0aYp3Q",
+    "xUe2Vn9Gk4Rf1Wc8Ld3Sa7Pq0Zy5Tb6Mh2Nj9Kr4Fs1Gu8Iv3Ow7Ex0Ct5By2Az6D",
+    "Hq9Jp4Lm7Nn2Oo5Pp8Qq1Rr4Ss7Tt0Uu3Vv6Ww9Xx2Yy5Zz8Aa1Bb4Cc7Dd0Ee3F",
+]
+
+
+@pytest.mark.parametrize(("raise_after", "context_lines"), [(1, 3), (2, 3), (1, 6)])
+def test_a_private_key_block_in_the_code_window_is_filtered_line_by_line(
+    pixel: Any, events: Any, tmp_path: Any, raise_after: int, context_lines: int
+) -> None:
+    """Each line of a PEM block is filtered, even when the window shows only its middle."""
+    source = [
+        "def load():",
+        '    KEY = """-----BEGIN RSA PRIVATE KEY-----',
+        *PEM_BODY,
+        '-----END RSA PRIVATE KEY-----"""',
+        *(["    pass"] * (raise_after - 1)),
+        "    raise ValueError('bad key')",
+        *(["", "def other():", "    return 1", "", "x = 1", "y = 2"]),
+    ]
+    path = tmp_path / f"keyed_{raise_after}_{context_lines}.py"
+    path.write_text("\n".join(source) + "\n")
+    namespace: Dict[str, Any] = {"__name__": "keyed"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    pixel(context_lines=context_lines)
+    try:
+        namespace["load"]()
+    except ValueError:
+        log.exception("key failed")
+    (event,) = events(1)
+    context = event["code_context"]
+    text = "\n".join(context["lines"])
+    assert not any(body[:16] in text for body in PEM_BODY), context["lines"]
+    assert "PRIVATE KEY" not in text
+    failing_at = context["error_line"] - context["start_line"]
+    assert context["lines"][failing_at].strip() == "raise ValueError('bad key')"
+    assert failing_at == min(context_lines, raise_after + 5)  # the window keeps its shape
+
+
+def test_a_pem_parser_keeps_its_code_in_the_window(pixel: Any, events: Any, tmp_path: Any) -> None:
+    """The markers a parser compares against hide nothing but themselves."""
+    source = [
+        'BEGIN = "-----BEGIN RSA PRIVATE KEY-----"',
+        'END = "-----END RSA PRIVATE KEY-----"',
+        "def parse(text):",
+        "    lines = text.splitlines()",
+        "    if lines[0] != BEGIN or lines[-1] != END:",
+        "        raise ValueError('not a key')",
+        "    return lines[1:-1]",
+        "",
+        "x = 1",
+        "y = 2",
+        "z = 3",
+    ]
+    path = tmp_path / "pem_parser.py"
+    path.write_text("\n".join(source) + "\n")
+    namespace: Dict[str, Any] = {"__name__": "pem_parser"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    pixel(context_lines=5)
+    try:
+        namespace["parse"]("hello")
+    except ValueError:
+        log.exception("parse failed")
+    (event,) = events(1)
+    lines = event["code_context"]["lines"]
+    assert event["code_context"]["start_line"] == 1
+    assert lines[2:] == source[2:]  # the code is all there
+    assert lines[1] == 'END = "[Filtered]"'  # the markers themselves are filtered
+    assert "PRIVATE KEY" not in lines[0]
