@@ -71,7 +71,8 @@ class EventBuilder:
         self._scrubber = (
             Scrubber(options.scrub_keys, options.scrub_patterns) if options.scrub else None
         )
-        self._runtime = runtime_with_revision(
+        #: The event's ``runtime``: Python's version and the app's revision, if known.
+        self.runtime = runtime_with_revision(
             options.runtime, options.project_root, getattr(options, "release", None)
         )
         #: (file, line) -> (first line number, scrubbed lines): a bug recurs at one place.
@@ -108,7 +109,7 @@ class EventBuilder:
             "message": self._message(capture, root, cause),
             "stack": self._stack(capture, outer, cause),
             "code_context": self._code_context(*site),
-            "runtime": self._runtime,
+            "runtime": self.runtime,
             "manual_report": capture.manual,
             "level": capture.level,
             "occurred_at": _occurred_at(capture.timestamp),
@@ -244,8 +245,11 @@ def warm_up(options: Options) -> None:
     encode(EventBuilder(options).build(Capture("error", "WarmUp", "", [])))
 
 
-def minimal(capture: Capture, options: Options) -> Event:
-    """A stackless event for a capture whose full build failed: better than none."""
+def minimal(capture: Capture, options: Options, runtime: Optional[str] = None) -> Event:
+    """A stackless event for a capture whose full build failed: better than none.
+
+    ``runtime`` is the builder's (with the revision) when there is one.
+    """
     return {
         "event_id": capture.event_id or str(uuid.uuid4()),
         "project_key": options.project_key,
@@ -256,7 +260,7 @@ def minimal(capture: Capture, options: Options) -> Event:
         "message": cut(str(capture.message), MAX_MESSAGE_CHARS),
         "stack": [],
         "code_context": None,
-        "runtime": cut(str(options.runtime), 64),
+        "runtime": runtime or cut(str(options.runtime), 64),
         "manual_report": bool(capture.manual),
         "level": capture.level,
         "occurred_at": _occurred_at(capture.timestamp),

@@ -53,7 +53,7 @@ class Preparer:
             built = self._builder.build(capture)
         except Exception:
             self._count(INTERNAL_ERRORS)
-            built = event.minimal(capture, self._options)
+            built = event.minimal(capture, self._options, self._builder.runtime)
         if self._options.before_send is not None:
             built = self._before_send(built)
         return fit.encode(built)

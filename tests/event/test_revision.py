@@ -1,12 +1,15 @@
 """The revision the error came from reaches the agent's ``Runtime:`` line."""
 
+import logging
 import os
 import subprocess
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict
 
 import pytest
 
+import ez_pixel
 from ez_pixel._event.revision import COMMIT_VARIABLES, FALLBACK_VARIABLES, runtime_with_revision
 from helpers import run_script
 from strict_server import js_length
@@ -109,3 +112,19 @@ def test_events_carry_the_revision_from_git_without_a_subprocess(
     assert event["runtime"].startswith("python-")
     assert not os.path.exists(tmp_path / ".git" / "index")  # nothing written to the repo
     assert subprocess is not None
+
+
+def test_an_event_whose_full_build_failed_still_names_the_revision(pixel: Any, events: Any) -> None:
+    """The stackless fallback event keeps the runtime line the agent reads, revision included."""
+    # An imitation traceback whose frame has no real code object: the full build fails.
+    frame = SimpleNamespace(f_code=object(), f_globals={})
+    tb = SimpleNamespace(tb_frame=frame, tb_lineno=3, tb_lasti=0, tb_next=None)
+    pixel(release="abc1234")
+    log = logging.getLogger("tests.revision.fallback")
+    log.propagate = False  # only ez-pixel: pytest's own handlers cannot print such a traceback
+    log.handlers = [h for h in logging.getLogger().handlers if isinstance(h, ez_pixel.PixelHandler)]
+    error = ValueError("imitated")
+    log.error("odd", exc_info=(ValueError, error, tb))
+    (event,) = events(1)
+    assert event["stack"] == [] and event["type"] == "ValueError"  # the fallback event
+    assert event["runtime"].endswith(" rev:abc1234")
