@@ -21,6 +21,7 @@ from .._event.snapshot import (
     Cause,
     FloodKey,
     flood_key,
+    key_at,
     type_name,
 )
 from .._text import cut, text_of
@@ -170,7 +171,7 @@ def _innermost_key(kind: type, tb: TracebackType) -> FloodKey:
     while below is not None:
         tb = below
         below = tb.tb_next
-    return (kind, id(tb.tb_frame.f_code), tb.tb_lasti, None)  # as flood_key makes it
+    return key_at(kind, tb.tb_frame.f_code, tb.tb_lasti)
 
 
 def exception_capture(

@@ -159,9 +159,8 @@ def _truthy(value: Any) -> bool:
 
 def _exc_info(value: Any) -> Optional[ExcInfo]:
     """An ``exc_info`` value in any form structlog accepts, as a tuple."""
-    if value is True:  # log.exception(...): the exception being handled
-        current = sys.exc_info()
-        return (type(current[1]), current[1], current[2]) if current[1] is not None else None
+    if value is True:  # log.exception(...), the usual case, answered first
+        return _handled()
     if isinstance(value, BaseException):
         return (type(value), value, value.__traceback__)
     if (
@@ -171,11 +170,13 @@ def _exc_info(value: Any) -> Optional[ExcInfo]:
         and (value[2] is None or isinstance(value[2], TracebackType))
     ):
         return (type(value[1]), value[1], value[2])
-    if _truthy(value):
-        current = sys.exc_info()
-        if current[1] is not None:
-            return (type(current[1]), current[1], current[2])
-    return None
+    return _handled() if _truthy(value) else None
+
+
+def _handled() -> Optional[ExcInfo]:
+    """The exception being handled, as an ``exc_info`` tuple; None outside an ``except``."""
+    current = sys.exc_info()
+    return (type(current[1]), current[1], current[2]) if current[1] is not None else None
 
 
 def _line_names(line: str, name: str) -> bool:

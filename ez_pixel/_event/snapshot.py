@@ -52,8 +52,13 @@ def flood_key(kind: Kind, frames: List[CapturedFrame], group: Optional[str] = No
     """What makes two captures "the same error" for the flood gate: type and innermost frame."""
     if frames:
         innermost = frames[0]
-        return (kind, id(innermost[0]), innermost[1], group)
+        return key_at(kind, innermost[0], innermost[1], group)
     return (kind, group)
+
+
+def key_at(kind: Kind, code: CodeType, where: int, group: Optional[str] = None) -> FloodKey:
+    """The flood key of an error of ``kind`` raised at offset (or line) ``where`` of ``code``."""
+    return (kind, id(code), where, group)
 
 
 def type_name(kind: Kind) -> str:
