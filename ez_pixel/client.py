@@ -8,10 +8,10 @@ import os
 import sys
 import threading
 from types import FrameType, TracebackType
-from typing import Any, Dict, Optional, Union
+from typing import Any, Callable, Dict, Optional, Union
 
 from ._capture.capture import exception_capture, log_message_of, message_capture
-from ._capture.records import first_report
+from ._capture.records import REPORTED
 from ._delivery.answer import Answer
 from ._delivery.worker import Worker
 from ._environ import KEY_NAMES, find_dotenv, read_dotenv
@@ -53,8 +53,12 @@ class Client:
         self.worker = Worker(options, on_start=self._warm_up)
         self._preparer = Preparer(options, self.worker.count, self.worker.warn_once)
         self.worker.build = self._preparer.body
-        self._sampled = options.sample_rate < 1.0
         self._admits = self.worker.admits
+        #: Hands a complete capture to the worker (sampled, without an id):
+        #: True when it was queued. Not guarded: callers run it inside :attr:`guard`.
+        self.submit: Callable[[Capture], bool] = (
+            self._sampled_submit if options.sample_rate < 1.0 else self.worker.submit
+        )
         #: Swallows a failure and counts it in ``internal_errors``: ``with client.guard: ...``.
         self.guard = Swallow(self.worker.count)
 
@@ -130,8 +134,12 @@ class Client:
         caller sets ``log_message``, ``manual`` and ``extra`` on what it
         gets. Not guarded: callers run it inside :attr:`guard`.
         """
-        if not first_report(exc):
-            return None
+        try:  # marked reported now: a second path that sees it (the excepthook) skips it
+            if getattr(exc, REPORTED, False):
+                return None
+            setattr(exc, REPORTED, True)
+        except Exception:  # an exception that refuses attributes is reported every time
+            pass
         # The flood gate is asked first only while it may refuse: otherwise the
         # worker's submit counts the capture in without a second look.
         admit = self._admits if self.worker.flood_gate.wary else None
@@ -216,21 +224,21 @@ class Client:
 
         Not guarded: callers run it inside :attr:`guard`.
         """
-        if self._sampled:
-            import random
-
-            if random.random() >= self.options.sample_rate:
-                self.worker.count("dropped_sampled")
-                return None
         if capture.manual:  # report_pixel returns the id, so it is made here
             import uuid
 
             capture.event_id = str(uuid.uuid4())
-        # The worker gets the flood key the capture stage computed and the event
-        # stage's function that turns this capture into a body on its thread.
-        if self.worker.submit(capture):
+        if self.submit(capture):
             return capture.event_id or ""
         return None
+
+    def _sampled_submit(self, capture: Capture) -> bool:
+        import random
+
+        if random.random() >= self.options.sample_rate:
+            self.worker.count("dropped_sampled")
+            return False
+        return self.worker.submit(capture)
 
     def prepare(self, capture: Capture) -> Optional[bytes]:
         """The capture as a request body, built here and now (``ez-pixel send-test``).

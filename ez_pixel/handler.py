@@ -2,11 +2,12 @@
 
 import logging
 import sys
-from typing import Any, Dict, Optional, Union
+from typing import Any, Dict, Optional, Union, cast
 
 from ._capture.capture import find_caller, log_message_of
 from ._capture.frameworks import is_client_error, request_of
-from ._capture.records import is_ignored, level_name, seen_before
+from ._capture.records import LEVEL_NAMES, is_ignored, level_name, seen_before
+from ._event.snapshot import Capture, format_log_message
 from ._guard import INTERNAL_ERRORS, sdk_thread
 from ._text import text_of
 from .client import Client, client_or_warn, current_client
@@ -25,6 +26,12 @@ ACCESS_LOGGERS = frozenset(("django.server", "uvicorn.access", "gunicorn.access"
 TRACEBACK_AS_TEXT = frozenset(("werkzeug",))
 
 
+#: Argument types whose text cannot change after the log call: a message
+#: with only these (and short strings) is %-formatted on the worker.
+_SETTLED_ARGS = frozenset((int, float, str, bool, type(None)))
+_GET_MESSAGE = logging.LogRecord.getMessage
+
+
 def _record_message(record: logging.LogRecord) -> str:
     """The record's message, bounded as :func:`log_message_of` bounds it."""
     try:
@@ -32,9 +39,33 @@ def _record_message(record: logging.LogRecord) -> str:
         return message if len(message) <= MAX_CHARS else message[: MAX_CHARS + 1]
     except Exception:  # a %-format mismatch must not lose the report
         try:
-            return text_of(f"{record.msg!s} (formatting failed; args={record.args!r})", MAX_CHARS)
+            return text_of(format_log_message(record.msg, record.args), MAX_CHARS)
         except Exception:
             return "<unformattable log message>"
+
+
+def _set_log_message(capture: Capture, record: logging.LogRecord) -> None:
+    """The record's message on ``capture``; formatted later when nothing in it can change.
+
+    Formatting is the caller's cost, and a template whose arguments are
+    numbers, short strings, booleans or None reads the same on the worker.
+    """
+    template, args = record.msg, record.args
+    if (
+        type(template) is str
+        and type(args) is tuple
+        and len(template) <= MAX_CHARS
+        and type(record).getMessage is _GET_MESSAGE
+    ):
+        for arg in args:
+            kind = type(arg)
+            if kind not in _SETTLED_ARGS or (kind is str and len(cast(str, arg)) > MAX_CHARS):
+                break
+        else:
+            capture.log_message = template
+            capture.log_args = args
+            return
+    capture.log_message = _record_message(record)
 
 
 def _template(record: logging.LogRecord) -> str:
@@ -120,7 +151,7 @@ class PixelHandler(logging.Handler):
         """Queue ``record`` as an event; never raises, never blocks on the network."""
         if getattr(sdk_thread, "active", False) or is_ignored(record.name):
             return
-        level = level_name(record.levelno)
+        level = LEVEL_NAMES.get(record.levelno) or level_name(record.levelno)
         if level is None:
             return
         client = self._own or client_or_warn()
@@ -160,11 +191,15 @@ class PixelHandler(logging.Handler):
             # slot) and during a flood, before the message and the rest are gathered
             capture = client.begin_exception(exc_info[1], level, exc_info[2])
             if capture is not None:
-                capture.log_message = (
-                    log_message_of(view.message) if view is not None else _record_message(record)
-                )
-                capture.extra = _extra(record, view)
-                client.queue(capture)
+                if view is not None:
+                    capture.log_message = log_message_of(view.message)
+                else:
+                    _set_log_message(capture, record)
+                if view is None and "request" not in fields and "flask" not in sys.modules:
+                    capture.extra = {"logger": record.name}  # _extra's usual answer, without a call
+                else:
+                    capture.extra = _extra(record, view)
+                client.submit(capture)
             return
         if seen_before(record):
             return

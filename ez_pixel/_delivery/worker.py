@@ -115,7 +115,10 @@ class Worker(Spooling, Pacing):
             if len(queue) >= self._queue_size:
                 self.counts["dropped_queue_full"] += 1
                 return False
-            if not self.flood_gate.admit(job, queue):
+            gate = self.flood_gate
+            if (gate.counting or gate.wary or len(queue) + 1 >= gate.limit) and not gate.admit(
+                job, queue
+            ):
                 self.counts["dropped_flood"] += 1
                 self._last_submit = time.monotonic()
                 return False

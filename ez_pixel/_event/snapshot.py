@@ -94,6 +94,17 @@ def combine_message(log_message: Optional[str], exc_text: str, limit: int) -> st
     return cut(text, limit)
 
 
+def format_log_message(template: str, args: Any) -> str:
+    """A log message as ``LogRecord.getMessage`` makes it; what failed when it cannot."""
+    try:
+        return str(template) % args if args else str(template)
+    except Exception:  # a %-format mismatch must not lose the report
+        try:
+            return f"{template!s} (formatting failed; args={args!r})"
+        except Exception:
+            return "<unformattable log message>"
+
+
 class Capture(Job):
     """One error as the caller saw it, waiting in the queue to become an event.
 
@@ -110,6 +121,9 @@ class Capture(Job):
     manual: bool = False
     #: The log call's message, joined with :attr:`text` into :attr:`message`.
     log_message: Optional[str] = None
+    #: Arguments still to be %-formatted into :attr:`log_message` (values whose
+    #: text cannot change: the worker formats them).
+    log_args: Tuple[Any, ...] = ()
     extra: Optional[Dict[str, Any]] = None
     event_id: Optional[str] = None
     _type_name: Optional[str] = None
@@ -173,7 +187,10 @@ class Capture(Job):
     @property
     def message(self) -> str:
         """The log message and the exception's text, once each, within the server's limit."""
-        return combine_message(self.log_message, self.text, MAX_MESSAGE_CHARS)
+        log_message = self.log_message
+        if self.log_args and log_message is not None:
+            log_message = format_log_message(log_message, self.log_args)
+        return combine_message(log_message, self.text, MAX_MESSAGE_CHARS)
 
 
 def module_name(raw: RawFrame) -> str:

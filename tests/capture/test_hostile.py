@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import ez_pixel
+from ez_pixel.contract import MAX_MESSAGE_CHARS
 from helpers import agent_line, assert_valid
 
 log = logging.getLogger("tests.hostile")
@@ -170,6 +171,51 @@ def test_format_mismatch_and_unprintable_arguments(pixel: Any, collector: Any) -
     events = accepted(collector, 3)
     assert "formatting failed" in events[0]["message"]
     assert len(events) == 3
+
+
+class BraceRecord(logging.LogRecord):
+    """A record factory's record that formats ``{}`` templates (as some apps configure)."""
+
+    def getMessage(self) -> str:
+        return str(self.msg).format(*self.args)
+
+
+def test_an_exception_log_message_reads_as_it_did_at_the_log_call(
+    pixel: Any, collector: Any
+) -> None:
+    pixel()
+    isolated = logging.getLogger("tests.hostile.messages")
+    isolated.propagate = False
+    isolated.addHandler(ez_pixel.PixelHandler())
+    basket = ["apple"]
+    for index, (template, args) in enumerate(
+        [
+            ("order %s failed for %r at %.1f%% (%s)", (42, "ann", 9.5, None)),
+            ("basket %s", (basket,)),
+            ("two placeholders %s %s", ("only one",)),
+            ("long %s", ("x" * 20_000,)),
+        ]
+    ):
+        try:
+            raise KeyError(index)
+        except KeyError:
+            isolated.exception(template, *args)
+    basket.append("pear")  # after the call: the event shows the basket as it was
+    factory = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(BraceRecord)
+    try:
+        try:
+            raise KeyError(4)
+        except KeyError:
+            isolated.exception("order {} failed", 7)
+    finally:
+        logging.setLogRecordFactory(factory)
+    messages = [event["message"] for event in accepted(collector, 5)]
+    assert messages[0] == "order 42 failed for 'ann' at 9.5% (None): 0"
+    assert messages[1] == "basket ['apple']: 1"
+    assert messages[2].startswith("two placeholders %s %s (formatting failed; args=")
+    assert messages[3].startswith("long xxx") and len(messages[3]) <= MAX_MESSAGE_CHARS
+    assert messages[4] == "order 7 failed: 4"
 
 
 def test_exception_with_cyclic_cause_and_context(pixel: Any, collector: Any) -> None:

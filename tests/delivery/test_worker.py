@@ -157,8 +157,9 @@ def test_debug_prints_what_the_sdk_does(capfd: Any) -> None:
     assert "-> 503" in err and "-> 200" in err and "backing off" in err
 
 
-def _worker_threads() -> Set[int]:
-    return {t.ident or 0 for t in threading.enumerate() if t.name == "ez-pixel-worker"}
+def _worker_threads() -> Set[threading.Thread]:
+    # Thread objects, not idents: a new thread may reuse the ident of one that ended.
+    return {t for t in threading.enumerate() if t.name == "ez-pixel-worker"}
 
 
 def test_making_a_client_starts_nothing_and_start_is_explicit() -> None:
