@@ -255,7 +255,8 @@ def captured(config: Config, say: Callable[[str], None]) -> Dict[str, Any]:
             for name, result in _captured_turns(group, config, rep, say).items():
                 runs[name].append(result)
     found = {
-        name: _summarise(entries, ("us", "in_call_us", "cpu_us")) for name, entries in runs.items()
+        name: _summarise(entries, ("us", "in_call_us", "first_call_us", "steady_us", "cpu_us"))
+        for name, entries in runs.items()
     }
     for name, summary in found.items():
         good = [run for run in runs[name] if "delivered" in run]

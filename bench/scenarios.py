@@ -332,8 +332,15 @@ def measure_caller(args: argparse.Namespace) -> Dict[str, Any]:
     }
 
 
-def _site_batch(sites: List[Callable[[int], None]], action: Callable[[], None]) -> List[float]:
-    """One raise-catch-act per site: [wall seconds, seconds inside action]."""
+def _site_batch(
+    sites: List[Callable[[int], None]],
+    action: Callable[[], None],
+    calls: Optional[List[float]] = None,
+) -> List[float]:
+    """One raise-catch-act per site: [wall seconds, seconds inside action].
+
+    With ``calls``, each action's seconds are appended to it, in order.
+    """
     clock = time.perf_counter
     inside = 0.0
     start = clock()
@@ -343,8 +350,15 @@ def _site_batch(sites: List[Callable[[int], None]], action: Callable[[], None]) 
         except ValueError:
             before = clock()
             action()
-            inside += clock() - before
+            took = clock() - before
+            inside += took
+            if calls is not None:
+                calls.append(took)
     return [clock() - start, inside]
+
+
+#: Calls at the start of a captured batch left out of its "steady" figure.
+WARMING_CALLS = 10
 
 
 def _say(word: str) -> None:
@@ -364,7 +378,9 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
     control and no dedup applies), timed as a whole (raise, catch, log), then
     the SDK flushes, untimed. The batch's wall time includes whatever GIL time
     a background thread takes from the app during the burst; the raise-and-
-    catch cost, measured first with a no-op, is subtracted.
+    catch cost, measured first with a no-op, is subtracted. Each batch's
+    first call (the first after the idle pause, on cold caches) and the median
+    of its calls after the first :data:`WARMING_CALLS` are reported apart.
 
     With ``--turns`` the process says ``READY`` once set up, then runs one
     batch (with its flush and idle pause) each time a ``go`` line arrives on
@@ -379,6 +395,8 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
     time.sleep(IDLE_BETWEEN_BATCHES)
     walls: List[float] = []
     insides: List[float] = []
+    firsts: List[float] = []
+    steadies: List[float] = []
     burst_cpu = 0.0
     flush_timeouts = 0
     started = time.perf_counter()
@@ -392,8 +410,11 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
         or (time.perf_counter() < deadline and len(walls) < args.max_batches)
     ):
         cpu = _cpu_seconds()
-        wall, inside = _site_batch(sites, ready.log)
+        calls: List[float] = []
+        wall, inside = _site_batch(sites, ready.log, calls)
         burst_cpu += _cpu_seconds() - cpu
+        firsts.append(calls[0])
+        steadies.append(statistics.median(calls[WARMING_CALLS:]))
         walls.append(wall / len(sites))
         insides.append(inside / len(sites))
         if ready.flush(30.0) is False:
@@ -405,6 +426,8 @@ def measure_captured(args: argparse.Namespace) -> Dict[str, Any]:
     return {
         "us": (statistics.median(walls) - raise_cost) * 1e6,
         "in_call_us": statistics.median(insides) * 1e6,
+        "first_call_us": statistics.median(firsts) * 1e6,
+        "steady_us": statistics.median(steadies) * 1e6,
         "cpu_us": (burst_cpu / calls - raise_cost) * 1e6,
         "raise_us": raise_cost * 1e6,
         "calls": calls,

@@ -211,19 +211,23 @@ def markdown(results: Results, goals: List[Goal]) -> str:
             "",
             "| every call captured (50 distinct errors a batch, flush between) "
             "| µs in the call: median (range of runs) | µs per call, batch wall "
-            "| CPU µs per call during bursts, all threads | delivered/sent |",
-            "|---|---|---|---|---|",
+            "| CPU µs per call during bursts, all threads "
+            "| µs, first call of a batch | µs, calls 11-50 (median) | delivered/sent |",
+            "|---|---|---|---|---|---|---|",
         ]
         for name, title in CAPTURED_ROWS:
             entry = captured.get(name) or {}
             if "error" in entry or "skipped" in entry:
-                lines.append(f"| {title} | {entry.get('error') or entry.get('skipped')} | | | |")
+                lines.append(
+                    f"| {title} | {entry.get('error') or entry.get('skipped')} | | | | | |"
+                )
                 continue
             sent = entry.get("sent")
             delivery = f"{_num(entry.get('delivered'))}/{_num(sent)}" if sent else MISSING
             lines.append(
                 f"| {title} | {_with_range(entry, 'in_call_us')} | {_num(entry.get('us'))} "
-                f"| {_num(entry.get('cpu_us'))} | {delivery} |"
+                f"| {_num(entry.get('cpu_us'))} | {_num(entry.get('first_call_us'))} "
+                f"| {_num(entry.get('steady_us'))} | {delivery} |"
             )
     memory = results.get("memory")
     if isinstance(memory, dict) and memory.get("bytes_per_event") is not None:
