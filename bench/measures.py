@@ -62,7 +62,7 @@ class Config:
     reps: int = 3
     caller_reps: int = 9
     caller_budget: float = 1.0
-    captured_reps: int = 15
+    captured_reps: int = 25
     captured_budget: float = 1.5
     captured_min_batches: int = 5
     fault_calls: int = 100_000
