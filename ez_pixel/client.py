@@ -15,6 +15,7 @@ from ._capture.records import REPORTED
 from ._delivery.answer import Answer
 from ._delivery.worker import Worker
 from ._environ import KEY_NAMES, find_dotenv, read_dotenv
+from ._event.ids import new_event_id
 from ._event.prepare import Preparer
 from ._event.snapshot import Capture
 from ._guard import Swallow
@@ -225,9 +226,7 @@ class Client:
         Not guarded: callers run it inside :attr:`guard`.
         """
         if capture.manual:  # report_pixel returns the id, so it is made here
-            import uuid
-
-            capture.event_id = str(uuid.uuid4())
+            capture.event_id = new_event_id()
         if self.submit(capture):
             return capture.event_id or ""
         return None

@@ -7,7 +7,6 @@ fingerprint is :mod:`.fingerprint`'s, secrets go through :mod:`.scrub`, and
 
 import os
 import time
-import uuid
 from typing import Any, Dict, List, Optional, Tuple
 
 from .._text import cut, units
@@ -16,6 +15,7 @@ from ..options import Options
 from .fingerprint import fingerprint, parameterise
 from .fit import Event, encode, omitted_frame
 from .frames import FrameResolver
+from .ids import new_event_id
 from .revision import runtime_with_revision
 from .scrub import Scrubber
 from .snapshot import KEEP_INNER, Capture, CapturedFrame, Cause, RawFrame, module_name, type_name
@@ -102,7 +102,7 @@ class EventBuilder:
         else:
             site = (outer, outer.app_culprit())
         event: Event = {
-            "event_id": capture.event_id or str(uuid.uuid4()),
+            "event_id": capture.event_id or new_event_id(),
             "project_key": self._options.project_key,
             "fingerprint": self._fingerprint(capture, outer, root, cause),
             "type": capture.type_name,
@@ -251,7 +251,7 @@ def minimal(capture: Capture, options: Options, runtime: Optional[str] = None) -
     ``runtime`` is the builder's (with the revision) when there is one.
     """
     return {
-        "event_id": capture.event_id or str(uuid.uuid4()),
+        "event_id": capture.event_id or new_event_id(),
         "project_key": options.project_key,
         "fingerprint": fingerprint(
             [capture.type_name, parameterise(capture.group or capture.message)]

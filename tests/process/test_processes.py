@@ -1,5 +1,6 @@
 """Whole processes: uncaught exceptions, exit codes, stderr and shutdown bounds."""
 
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,44 @@ def test_events_logged_just_before_exit_arrive(tmp_path: Path, collector: Any) -
     # printed as without ez-pixel (logging's last resort), and nothing from ez-pixel itself
     assert result.stderr.splitlines() == [f"row {i} rejected" for i in range(50)]
     assert len(collector.wait_for(50)) == 50
+
+
+def test_reporting_starts_no_process(tmp_path: Path, collector: Any) -> None:
+    # Python 3.8's uuid module runs `uname -p` when imported: a fork of the
+    # whole app, from its own thread, for an event id.
+    result = run_script(
+        tmp_path,
+        """
+        import logging, sys, ez_pixel
+        started = []
+        sys.addaudithook(
+            lambda event, args: started.append(event)
+            if event in ("subprocess.Popen", "os.system", "os.posix_spawn", "os.fork")
+            else None
+        )
+        ez_pixel.init_pixel()
+        event_id = ez_pixel.report_pixel("manual", level="warning")
+        try:
+            {}["missing"]
+        except KeyError:
+            logging.getLogger("app").exception("lookup failed")
+        assert ez_pixel.flush_pixel(10)
+        print(event_id)
+        print(started)
+        """,
+        ingest_url=collector.ingest_url,
+    )
+    assert result.returncode == 0, result.stderr
+    event_id, started = result.stdout.split("\n")[:2]
+    assert started == "[]"
+    events = collector.wait_for(2)
+    assert events[0]["event_id"] == event_id
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}", event_id
+    )
+    assert (
+        re.fullmatch(r"[0-9a-f-]{36}", events[1]["event_id"]) and events[1]["event_id"] != event_id
+    )
 
 
 def test_init_pixel_changes_nothing_the_app_prints(tmp_path: Path, collector: Any) -> None:
