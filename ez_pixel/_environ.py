@@ -14,7 +14,7 @@ changes ``os.environ``, so the real environment always wins.
 """
 
 import os
-from typing import Dict, NamedTuple, Optional, Tuple
+from typing import Dict, Mapping, NamedTuple, Optional, Tuple
 
 from ._paths import upwards
 
@@ -99,7 +99,14 @@ def read_dotenv(path: Optional[str]) -> Dict[str, str]:
         return {}
 
 
-def _first(names: Tuple[str, ...], values: Dict[str, str], where: str) -> Optional[Setting]:
+#: How a :class:`Setting` names its source when it is the process environment,
+#: an argument, or the default.
+ENVIRONMENT = "the environment"
+ARGUMENT_SOURCE = "argument"
+DEFAULT_SOURCE = "default"
+
+
+def _first(names: Tuple[str, ...], values: Mapping[str, str], where: str) -> Optional[Setting]:
     for name in names:
         value = values.get(name, "").strip()
         if value:
@@ -117,18 +124,27 @@ class Resolved(NamedTuple):
 def resolve(
     project_key: Optional[str] = None,
     ingest_url: Optional[str] = None,
-    dotenv: Optional[Dict[str, str]] = None,
+    dotenv: Optional[Mapping[str, str]] = None,
     dotenv_path: str = ".env",
+    environ: Optional[Mapping[str, str]] = None,
 ) -> Resolved:
     """Apply the precedence: argument, environment, ``.env``, then the default URL.
 
     ``dotenv`` gives the ``.env`` values when the caller has read them already;
     otherwise the file is looked up only if the environment leaves a gap.
+    ``environ`` stands in for ``os.environ`` (``{}`` ignores the environment).
     """
-    environ = {name: os.environ.get(name, "") for name in DOTENV_NAMES}
-    key = Setting(project_key, "argument") if project_key else _first(KEY_NAMES, environ, "env")
+    source = os.environ if environ is None else environ
+    env = {name: source.get(name, "") for name in DOTENV_NAMES}
+    key = (
+        Setting(project_key, ARGUMENT_SOURCE)
+        if project_key
+        else _first(KEY_NAMES, env, ENVIRONMENT)
+    )
     url = (
-        Setting(ingest_url, "argument") if ingest_url else _first((ENV_INGEST_URL,), environ, "env")
+        Setting(ingest_url, ARGUMENT_SOURCE)
+        if ingest_url
+        else _first((ENV_INGEST_URL,), env, ENVIRONMENT)
     )
     if (key is None or url is None) and dotenv is None:
         dotenv_path = find_dotenv() or ""
@@ -137,6 +153,6 @@ def resolve(
         key = _first(KEY_NAMES, dotenv or {}, dotenv_path) or Setting(None, "nowhere")
     if url is None:
         url = _first((ENV_INGEST_URL,), dotenv or {}, dotenv_path) or Setting(
-            DEFAULT_INGEST_URL, "default"
+            DEFAULT_INGEST_URL, DEFAULT_SOURCE
         )
     return Resolved(key, url)

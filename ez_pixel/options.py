@@ -12,6 +12,7 @@ import sys
 from typing import Any, Callable, Dict, NamedTuple, Optional, Tuple, Union
 
 from ._environ import (
+    ARGUMENT_SOURCE,
     DEFAULT_INGEST_URL,
     ENV_EZCODER_KEY,
     ENV_INGEST_URL,
@@ -122,7 +123,7 @@ def _coerce(name: str, value: Any, default: Any) -> Any:
 
 
 def _from(setting: Setting) -> str:
-    return "" if setting.source == "argument" else f" (from {setting.source})"
+    return "" if setting.source == ARGUMENT_SOURCE else f" (from {setting.source})"
 
 
 def _check_key(setting: Setting) -> str:

@@ -17,20 +17,21 @@ what ``install`` writes and ``send-test`` checks is exactly what
 ``.env`` from the working directory up to the project's root).
 """
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Mapping, Optional
 
 from ez_pixel._environ import (
+    ARGUMENT_SOURCE,
     DEFAULT_INGEST_URL,
+    DEFAULT_SOURCE,
     ENV_EZCODER_KEY,
-    ENV_INGEST_URL,
-    KEY_NAMES,
+    Setting,
     find_dotenv,
     parse_dotenv,
     read_dotenv,
 )
+from ez_pixel._environ import resolve as resolve_settings
 
 from .common import DEFAULT_URL
 
@@ -85,21 +86,23 @@ def resolve(
     url: Optional[str] = None,
     environ: Optional[Mapping[str, str]] = None,
 ) -> Settings:
-    """The key and URL from arguments, then ``environ``, then ``dotenv`` (see the module doc)."""
-    env = os.environ if environ is None else environ
-    found_key, key_from = (key, "--project-key") if key else ("", "")
-    if not found_key:
-        for source, values in (("the environment", env), (ENV_FILE, dotenv)):
-            name = next((n for n in KEY_NAMES if values.get(n)), None)
-            if name is not None:
-                found_key, key_from = values[name], f"{name} in {source}"
-                break
-    if url:
-        return Settings(found_key, key_from, url, "--ingest-url")
-    for source, values in (("the environment", env), (ENV_FILE, dotenv)):
-        if values.get(ENV_INGEST_URL):
-            where = f"{ENV_INGEST_URL} in {source}"
-            return Settings(found_key, key_from, values[ENV_INGEST_URL], where)
+    """The key and URL from arguments, then ``environ``, then ``dotenv`` (see the module doc).
+
+    The SDK's own precedence (:func:`ez_pixel._environ.resolve`), with the
+    flags' names for arguments and the local collector as the default URL of
+    a project without a key.
+    """
+    found = resolve_settings(key, url, dotenv=dotenv, dotenv_path=ENV_FILE, environ=environ)
+    found_key = found.key.value or ""
+    key_from = _flag_or(found.key, "--project-key") if found_key else ""
+    if found.url.source != DEFAULT_SOURCE:
+        return Settings(
+            found_key, key_from, found.url.value or "", _flag_or(found.url, "--ingest-url")
+        )
     if found_key:
         return Settings(found_key, key_from, HOSTED_INGEST_URL, "the default (hosted server)")
     return Settings(found_key, key_from, LOCAL_INGEST_URL, "the default (ez-pixel serve)")
+
+
+def _flag_or(setting: Setting, flag: str) -> str:
+    return flag if setting.source == ARGUMENT_SOURCE else setting.source
