@@ -11,7 +11,7 @@ from types import FrameType, TracebackType
 from typing import Any, Callable, Dict, Optional, Union
 
 from ._capture.capture import exception_capture, log_message_of, message_capture
-from ._capture.records import REPORTED
+from ._capture.records import first_report
 from ._delivery.answer import Answer
 from ._delivery.worker import Worker
 from ._environ import KEY_NAMES, find_dotenv, read_dotenv
@@ -135,12 +135,8 @@ class Client:
         caller sets ``log_message``, ``manual`` and ``extra`` on what it
         gets. Not guarded: callers run it inside :attr:`guard`.
         """
-        try:  # marked reported now: a second path that sees it (the excepthook) skips it
-            if getattr(exc, REPORTED, False):
-                return None
-            setattr(exc, REPORTED, True)
-        except Exception:  # an exception that refuses attributes is reported every time
-            pass
+        if not first_report(exc):
+            return None
         # The flood gate is asked first only while it may refuse: otherwise the
         # worker's submit counts the capture in without a second look.
         admit = self._admits if self.worker.flood_gate.wary else None

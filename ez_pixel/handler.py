@@ -6,7 +6,7 @@ from typing import Any, Dict, Optional, Union, cast
 
 from ._capture.capture import find_caller, log_message_of
 from ._capture.frameworks import is_client_error, request_of
-from ._capture.records import LEVEL_NAMES, is_ignored, level_name, seen_before
+from ._capture.records import is_ignored, level_name, seen_before
 from ._event.snapshot import Capture, format_log_message
 from ._guard import INTERNAL_ERRORS, sdk_thread
 from ._text import text_of
@@ -151,7 +151,7 @@ class PixelHandler(logging.Handler):
         """Queue ``record`` as an event; never raises, never blocks on the network."""
         if getattr(sdk_thread, "active", False) or is_ignored(record.name):
             return
-        level = LEVEL_NAMES.get(record.levelno) or level_name(record.levelno)
+        level = level_name(record.levelno)
         if level is None:
             return
         client = self._own or client_or_warn()
@@ -195,10 +195,7 @@ class PixelHandler(logging.Handler):
                     capture.log_message = log_message_of(view.message)
                 else:
                     _set_log_message(capture, record)
-                if view is None and "request" not in fields and "flask" not in sys.modules:
-                    capture.extra = {"logger": record.name}  # _extra's usual answer, without a call
-                else:
-                    capture.extra = _extra(record, view)
+                capture.extra = _extra(record, view)
                 client.submit(capture)
             return
         if seen_before(record):

@@ -194,30 +194,15 @@ def exception_capture(
         tb = getattr(exc, "__traceback__", None)
     kind = type(exc)
     key = None
-    if type(tb) is TracebackType:
-        if admit is not None:
-            key = _innermost_key(kind, tb)
-            if not admit(key):
-                return None
-        # frames_from_traceback's walk written out: every error takes this path
-        frames: List[CapturedFrame] = []
-        keep = frames.append
-        while tb is not None:
-            frame = tb.tb_frame
-            keep((frame.f_code, tb.tb_lasti, frame.f_globals))
-            tb = tb.tb_next
-        frames.reverse()
-        omitted = 0
-        if len(frames) > KEEP_INNER + KEEP_OUTER:
-            frames, omitted = _trim(frames)
-    else:
-        frames, omitted = (
-            frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
-        )
-        if admit is not None:
-            key = flood_key(kind, frames)
-            if not admit(key):
-                return None
+    if admit is not None and type(tb) is TracebackType:
+        key = _innermost_key(kind, tb)
+        if not admit(key):
+            return None
+    frames, omitted = frames_from_traceback(tb) if tb is not None else frames_from_frame(call_site)
+    if admit is not None and key is None:
+        key = flood_key(kind, frames)
+        if not admit(key):
+            return None
     try:
         printed: Optional[str] = str(exc)
     except Exception:
@@ -232,15 +217,7 @@ def exception_capture(
         members = group_summary(exc)
         if members:
             text = f"{text} [{members}]"
-    try:  # causes_of's first question, asked here: most errors have no cause
-        causes = (
-            None
-            if exc.__cause__ is None and (exc.__suppress_context__ or exc.__context__ is None)
-            else causes_of(exc)
-        )
-    except Exception:
-        causes = None
-    return Capture(level, kind, text, frames, omitted, key, causes)
+    return Capture(level, kind, text, frames, omitted, key, causes_of(exc))
 
 
 def message_capture(

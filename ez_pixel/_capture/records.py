@@ -28,8 +28,7 @@ _ignored: Set[str] = set(IGNORED_LOGGERS)
 _verdicts: Dict[str, bool] = {}
 
 #: Attribute set on an exception once it has been reported, so that a second
-#: path (excepthook after logger.exception, structlog plus logging) skips it
-#: (:meth:`ez_pixel.client.Client.begin_exception` sets and reads it).
+#: path (excepthook after logger.exception, structlog plus logging) skips it.
 REPORTED = "__ez_pixel_reported__"
 
 
@@ -60,16 +59,22 @@ def is_ignored(name: str) -> bool:
 _WARNING, _ERROR, _CRITICAL = logging.WARNING, logging.ERROR, logging.CRITICAL
 
 
-#: The server's level for each standard logging level an event is made at
-#: (a lookup, for the usual record, instead of :func:`level_name`'s call).
-LEVEL_NAMES = {_WARNING: "warning", _ERROR: "error", _CRITICAL: "fatal"}
-
-
 def level_name(levelno: int) -> Optional[str]:
     """The server's level for a logging level; None below WARNING."""
     if levelno >= _ERROR:
         return "fatal" if levelno >= _CRITICAL else "error"
     return "warning" if levelno >= _WARNING else None
+
+
+def first_report(exc: BaseException) -> bool:
+    """Mark ``exc`` as reported; False if it already was."""
+    try:
+        if getattr(exc, REPORTED, False):
+            return False
+        setattr(exc, REPORTED, True)
+    except Exception:  # an exception that refuses attributes is reported every time
+        return True
+    return True
 
 
 # -- a record reaching several PixelHandlers ----------------------------------

@@ -35,16 +35,14 @@ class FloodGate:
         #: queue was last empty, or is paused. While False no key is refused,
         #: so a caller need not ask before it has its job (see :meth:`leave`).
         self.wary = False
-        #: Whether jobs are counted per key (see :meth:`admit`): while neither
-        #: this nor :attr:`wary` holds, a queue shorter than ``limit - 1``
-        #: admits without a look (the worker asks so, without a call).
-        self.counting = False
+        #: Whether jobs are counted per key (see :meth:`admit`).
+        self._counting = False
 
     def clear(self) -> None:
         """Forget every key (a forked child starts with an empty queue)."""
         self._waiting.clear()
         self._flooding.clear()
-        self.wary = self.counting = False
+        self.wary = self._counting = False
 
     def flooding(self, key: Hashable) -> bool:
         """Whether ``key`` fills its share of the queue, or is paused after doing so."""
@@ -82,10 +80,10 @@ class FloodGate:
         once one could, the count starts from the jobs in ``queue`` and goes on
         until the queue is empty.
         """
-        if not self.counting:
+        if not self._counting:
             if len(queue) + 1 < self.limit and not self.wary:
                 return True
-            self.counting = True
+            self._counting = True
             for queued in queue:
                 self._waiting[queued.key] = self._waiting.get(queued.key, 0) + 1
         key = job.key
@@ -99,7 +97,7 @@ class FloodGate:
 
     def leave(self, job: Job) -> None:
         """``job`` left the queue."""
-        if not self.counting:
+        if not self._counting:
             return
         key = job.key
         left = self._waiting.get(key, 1) - 1
@@ -108,7 +106,7 @@ class FloodGate:
             return
         self._waiting.pop(key, None)
         if not self._waiting:  # the queue is empty
-            self.counting = False
+            self._counting = False
             if self.wary:
                 self._forget_pauses_ended()
 

@@ -115,10 +115,7 @@ class Worker(Spooling, Pacing):
             if len(queue) >= self._queue_size:
                 self.counts["dropped_queue_full"] += 1
                 return False
-            gate = self.flood_gate
-            if (gate.counting or gate.wary or len(queue) + 1 >= gate.limit) and not gate.admit(
-                job, queue
-            ):
+            if not self.flood_gate.admit(job, queue):
                 self.counts["dropped_flood"] += 1
                 self._last_submit = time.monotonic()
                 return False
